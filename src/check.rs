@@ -1,0 +1,93 @@
+//! `incrlab check`: run scenarios, evaluate their expectations (and a baseline), report.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::expect::{compare_with_baseline, evaluate, Outcome};
+use crate::results::RunResults;
+use crate::runner::{self, RunOptions};
+use crate::scenario::{LoadedScenario, Scenario};
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// A directory of stored results (`<dir>/<scenario name>/results.json`) to compare with.
+    pub baseline: Option<PathBuf>,
+    /// How much worse than the baseline a counter may get, as a fraction.
+    pub tolerance: f64,
+    /// Where to keep each scenario's results (`<dir>/<scenario name>/results.json`).
+    pub out: Option<PathBuf>,
+}
+
+/// The scenario files named by `paths`: files as given, directories expanded to their `*.toml`
+/// files in name order.
+pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| Error::io("cannot list scenarios", path, e))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Loads every scenario first, so bad input stops the check before anything runs.
+pub fn load_all(files: &[PathBuf]) -> Result<Vec<LoadedScenario>> {
+    files.iter().map(|f| Scenario::load(f)).collect()
+}
+
+/// Runs one scenario and evaluates its expectations and, if asked, the baseline.
+pub fn check_scenario(loaded: &LoadedScenario, options: &CheckOptions) -> Result<Vec<Outcome>> {
+    let expectations = &loaded.scenario.expectations;
+    let results = runner::run(loaded, &RunOptions::default())?;
+    let rerun = if expectations.iter().any(|e| e.deterministic.is_some()) {
+        Some(runner::run(loaded, &RunOptions::default())?)
+    } else {
+        None
+    };
+    let mut outcomes = evaluate(expectations, &results, rerun.as_ref());
+    if let Some(dir) = &options.baseline {
+        let baseline = RunResults::read(&dir.join(&results.scenario))?;
+        outcomes.extend(compare_with_baseline(
+            &results,
+            &baseline,
+            options.tolerance,
+        ));
+    }
+    if let Some(out) = &options.out {
+        results.write(&out.join(&results.scenario))?;
+    }
+    Ok(outcomes)
+}
+
+/// The terminal lines for a set of outcomes: failures in full, passes counted.
+pub fn summary(outcomes: &[Outcome], scenario_path: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for o in outcomes.iter().filter(|o| !o.passed) {
+        lines.push(format!(
+            "FAIL {} · {} · {}: expected {}, got {}",
+            scenario_path.display(),
+            o.strategy,
+            o.key,
+            o.expected,
+            o.actual
+        ));
+        if let Some(hint) = &o.hint {
+            lines.push(format!("     {hint}"));
+        }
+    }
+    let passed = outcomes.iter().filter(|o| o.passed).count();
+    lines.push(format!(
+        "{}: {passed} of {} expectations hold",
+        scenario_path.display(),
+        outcomes.len()
+    ));
+    lines
+}

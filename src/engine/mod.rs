@@ -1,0 +1,105 @@
+//! Engines execute reads and writes; strategies decide what to read.
+//!
+//! The contract between the two is small and engine-neutral: a [`ReadSpec`] says which rows a
+//! run wants (in terms of the source's columns, not SQL), [`ReadStats`] says what came back,
+//! and a [`WriteMode`] says how the batch lands in the target. An engine owns the source (the
+//! table, its change log), every strategy's target and each strategy's staged batch.
+//!
+//! Invariant: nothing outside `engine/` builds SQL or touches a DuckDB type.
+
+mod duckdb_engine;
+mod profiling;
+mod source_batch;
+
+use std::ops::Range;
+use std::time::Duration;
+
+pub use duckdb_engine::DuckDbEngine;
+
+use crate::error::Result;
+use crate::scenario::WriteMode;
+use crate::sim::History;
+
+/// Which rows a run reads. Bounds are exclusive unless the variant says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadSpec {
+    /// Every row of the source table.
+    All,
+    /// Source rows with `id > above`.
+    IdAbove(i64),
+    /// Source rows with `updated_at > from_us` (or `>=` when `inclusive`).
+    UpdatedAtFrom { from_us: i64, inclusive: bool },
+    /// Change-log entries with `lsn > after`. A key can appear several times.
+    LogAfter(i64),
+}
+
+impl ReadSpec {
+    /// Whether one batch can hold several versions of a key (only a change log can).
+    pub fn may_repeat_keys(self) -> bool {
+        matches!(self, ReadSpec::LogAfter(_))
+    }
+}
+
+/// What a read asks for besides the rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadRequest {
+    pub spec: ReadSpec,
+    /// Whether the strategy advances a watermark from the batch's maxima. A read that does not
+    /// need them may be executed lazily, fused with the write (full reprocessing does this).
+    pub want_maxima: bool,
+}
+
+/// What a read returned. Counters are exact and repeatable; timings live elsewhere.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Rows (or log entries) in the batch.
+    pub rows_read: u64,
+    /// Rows the engine's scans touched after zone-map pruning, from the engine's own profiler.
+    pub rows_scanned: u64,
+    pub max_id: Option<i64>,
+    pub max_updated_at_us: Option<i64>,
+    pub max_lsn: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Rows inserted, updated or deleted in the target.
+    pub rows_written: u64,
+    /// Source rows scanned by the write itself (non-zero when the read was fused into it).
+    pub rows_scanned: u64,
+    /// Rows in the batch when the read was fused into the write.
+    pub rows_read: u64,
+}
+
+/// A target's contents as the verifier sees them: one entry per row (keys may repeat).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetVersions {
+    pub id: Vec<i64>,
+    pub lsn: Vec<i64>,
+}
+
+/// Identifies one strategy's target inside an engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TargetId(pub u32);
+
+/// An engine that holds a source and targets and executes reads and writes in bulk.
+pub trait Engine {
+    /// Applies the history's changes at `range` (a commit-ordered slice) to the source and its
+    /// change log, as one bulk operation.
+    fn apply_changes(&mut self, history: &History, range: Range<usize>) -> Result<()>;
+
+    /// Creates an empty target.
+    fn create_target(&mut self, target: TargetId) -> Result<()>;
+
+    /// Stages the rows `request` selects as the target's pending batch.
+    fn read(&mut self, target: TargetId, request: ReadRequest) -> Result<ReadStats>;
+
+    /// Writes the pending batch into the target, atomically.
+    fn write(&mut self, target: TargetId, mode: WriteMode) -> Result<WriteStats>;
+
+    /// Every row of the target, as (id, lsn) pairs.
+    fn target_versions(&mut self, target: TargetId) -> Result<TargetVersions>;
+
+    /// Wall time spent inside the engine's statements so far.
+    fn sql_time(&self) -> Duration;
+}

@@ -1,0 +1,159 @@
+//! Expectations: what a scenario states must hold, checked against its results.
+//!
+//! A scenario's `[[expect]]` entries name a strategy label (or `all`) and bounds on what its
+//! run measured. Each (strategy, key) pair becomes one [`Outcome`]: one JUnit testcase, one
+//! line in the terminal. Invariant: evaluation reads [`RunResults`] only; the one expectation
+//! that needs more than one run (`deterministic`) is given the second run's results.
+
+mod baseline;
+mod bound;
+mod junit;
+
+use serde::{Deserialize, Serialize};
+
+pub use baseline::compare_with_baseline;
+pub use bound::Bound;
+pub use junit::write_junit;
+
+use crate::results::{RunResults, StrategyResult};
+
+/// One `[[expect]]` entry as written in a scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// A strategy label from the same file, or `all`.
+    pub strategy: String,
+    /// Permanent divergence after the drain, per class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Bound>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<Bound>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ghost: Option<Bound>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<Bound>,
+    /// Exact counters summed over all runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_scanned: Option<Bound>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_written: Option<Bound>,
+    /// The whole run, repeated with the same seed, gives the same history and results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deterministic: Option<bool>,
+}
+
+pub const ALL: &str = "all";
+
+impl Expectation {
+    /// The keys this entry sets, for validation and reporting.
+    pub fn is_empty(&self) -> bool {
+        self.missing.is_none()
+            && self.stale.is_none()
+            && self.ghost.is_none()
+            && self.duplicate.is_none()
+            && self.rows_scanned.is_none()
+            && self.rows_written.is_none()
+            && self.deterministic.is_none()
+    }
+}
+
+/// The verdict on one expectation for one strategy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub scenario: String,
+    /// Strategy label, or `all` for whole-run expectations.
+    pub strategy: String,
+    /// What was checked, e.g. `missing` or `deterministic`.
+    pub key: String,
+    pub expected: String,
+    pub actual: String,
+    pub passed: bool,
+    /// Where to look next when it failed (sample wrong keys).
+    pub hint: Option<String>,
+}
+
+impl Outcome {
+    pub fn name(&self) -> String {
+        format!("{}: {} {}", self.strategy, self.key, self.expected)
+    }
+}
+
+/// Evaluates every expectation against `results`. `rerun` is a second run with the same seed,
+/// given when any expectation asks for `deterministic`.
+pub fn evaluate(
+    expectations: &[Expectation],
+    results: &RunResults,
+    rerun: Option<&RunResults>,
+) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    for e in expectations {
+        let targets: Vec<&StrategyResult> = if e.strategy == ALL {
+            results.strategies.iter().collect()
+        } else {
+            results
+                .strategies
+                .iter()
+                .filter(|s| s.label == e.strategy)
+                .collect()
+        };
+        for s in &targets {
+            let counts = [
+                ("missing", e.missing, s.permanent.missing),
+                ("stale", e.stale, s.permanent.stale),
+                ("ghost", e.ghost, s.permanent.ghost),
+                ("duplicate", e.duplicate, s.permanent.duplicate),
+                ("rows_scanned", e.rows_scanned, s.rows_scanned),
+                ("rows_written", e.rows_written, s.rows_written),
+            ];
+            for (key, bound, actual) in counts {
+                let Some(bound) = bound else { continue };
+                let passed = bound.holds(actual);
+                out.push(Outcome {
+                    scenario: results.scenario.clone(),
+                    strategy: s.label.clone(),
+                    key: key.to_string(),
+                    expected: bound.to_string(),
+                    actual: actual.to_string(),
+                    passed,
+                    hint: (!passed).then(|| hint_for(s, key)).flatten(),
+                });
+            }
+        }
+        if let Some(wanted) = e.deterministic {
+            let same = rerun.map(|r| results.first_difference(r));
+            let (passed, actual) = match same {
+                Some(None) => (wanted, "identical".to_string()),
+                Some(Some(diff)) => (!wanted, format!("differs: {diff}")),
+                None => (false, "not checked (no second run)".to_string()),
+            };
+            out.push(Outcome {
+                scenario: results.scenario.clone(),
+                strategy: e.strategy.clone(),
+                key: "deterministic".into(),
+                expected: format!("= {wanted}"),
+                actual,
+                passed,
+                hint: None,
+            });
+        }
+    }
+    out
+}
+
+fn hint_for(s: &StrategyResult, key: &str) -> Option<String> {
+    let class = match key {
+        "missing" => crate::verify::DivergenceClass::Missing,
+        "stale" => crate::verify::DivergenceClass::Stale,
+        "ghost" => crate::verify::DivergenceClass::Ghost,
+        "duplicate" => crate::verify::DivergenceClass::Duplicate,
+        _ => return None,
+    };
+    let keys: Vec<String> = s
+        .sample_wrong_keys
+        .iter()
+        .filter(|k| k.class == class)
+        .take(5)
+        .map(|k| k.id.to_string())
+        .collect();
+    (!keys.is_empty()).then(|| format!("sample {key} keys of {}: {}", s.label, keys.join(", ")))
+}

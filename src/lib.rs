@@ -1,0 +1,22 @@
+//! incrlab: a lab for incremental data processing.
+//!
+//! Simulates a source with churn, late transactions and skewed clocks ([`sim`]); runs
+//! change-detection strategies ([`strategy`]) on a real engine ([`engine`]); verifies every
+//! target against full reprocessing ([`verify`]); reports what was lost and what it cost
+//! ([`results`], [`report`]). See ARCHITECTURE.md for the map and its invariants.
+
+pub mod check;
+pub mod engine;
+pub mod error;
+pub mod expect;
+pub mod fs_atomic;
+pub mod report;
+pub mod results;
+pub mod runner;
+pub mod scenario;
+pub mod sim;
+pub mod state_store;
+pub mod strategy;
+pub mod verify;
+
+pub use error::{Error, Result};

@@ -1,0 +1,54 @@
+//! The `bench` command's figures: where a run's time went.
+
+use crate::results::RunResults;
+
+pub fn lines(r: &RunResults) -> Vec<String> {
+    let t = &r.timings;
+    let initial_rows = r.scenario_as_run.table.rows as f64;
+    let strategy_ms: f64 = r.strategies.iter().map(|s| s.wall_ms).sum();
+    let strategy_sql_ms: f64 = r.strategies.iter().map(|s| s.sql_ms).sum();
+    let mut out = vec![
+        format!(
+            "scenario {} · {} initial rows · {} runs + {} drain · {} strategies",
+            r.scenario,
+            r.scenario_as_run.table.rows,
+            r.runs,
+            r.drain_runs,
+            r.strategies.len()
+        ),
+        format!("total wall            {:>10.1} ms", t.total_ms),
+        format!(
+            "  of which engine SQL {:>10.1} ms ({:.0}%)",
+            t.sql_ms,
+            100.0 * t.sql_ms / t.total_ms.max(1e-9)
+        ),
+        format!(
+            "  of which incrlab    {:>10.1} ms ({:.0}%)",
+            t.total_ms - t.sql_ms,
+            100.0 * (t.total_ms - t.sql_ms) / t.total_ms.max(1e-9)
+        ),
+        format!("generate history      {:>10.1} ms", t.generate_ms),
+        format!("load initial table    {:>10.1} ms", t.load_ms),
+        format!(
+            "generate + load       {:>10.1} M rows/s",
+            initial_rows / ((t.generate_ms + t.load_ms) / 1e3).max(1e-9) / 1e6
+        ),
+        format!("advance source        {:>10.1} ms", t.advance_ms),
+        format!(
+            "strategies            {:>10.1} ms (SQL {:.1} ms)",
+            strategy_ms, strategy_sql_ms
+        ),
+        format!("verification          {:>10.1} ms", t.verify_ms),
+    ];
+    for s in &r.strategies {
+        let runs = s.per_run.len().max(1) as f64;
+        out.push(format!(
+            "  {:<24} {:>9.1} ms total, {:>7.2} ms/run, SQL {:>9.1} ms",
+            s.label,
+            s.wall_ms,
+            s.wall_ms / runs,
+            s.sql_ms
+        ));
+    }
+    out
+}

@@ -1,0 +1,179 @@
+//! Results as data: what a run measured, serialized to `results.json`.
+//!
+//! Exact counters (rows, divergence counts, digests) and timings are kept in separate fields —
+//! every timing field name ends in `_ms` — so regression checks can compare the former exactly
+//! and ignore the latter.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fs_atomic::write_atomic;
+use crate::scenario::Scenario;
+use crate::verify::{Divergence, WrongKey};
+
+pub const RESULTS_FILE: &str = "results.json";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResults {
+    pub incrlab_version: String,
+    /// The scenario's name.
+    pub scenario: String,
+    pub seed: u64,
+    pub history_digest: String,
+    /// Committed changes in the history, the initial rows included.
+    pub history_rows: u64,
+    /// Scheduled runs.
+    pub runs: u32,
+    /// Runs after the schedule, with every transaction committed, until no target changed.
+    pub drain_runs: u32,
+    pub strategies: Vec<StrategyResult>,
+    pub timings: RunTimings,
+    /// Every parameter as run (the seed included), so the run can be reproduced from here.
+    pub scenario_as_run: Scenario,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StrategyResult {
+    pub label: String,
+    /// The strategy kind (`full`, `watermark_id`, `updated_at`, `cdc`).
+    pub strategy: String,
+    pub write: String,
+    /// Divergence left after the drain: data the strategy lost for good.
+    pub permanent: Divergence,
+    /// The worst divergence per class over every run, drain included.
+    pub worst: Divergence,
+    /// Source rows scanned over all runs (engine profiler, after pruning).
+    pub rows_scanned: u64,
+    /// Rows (or log entries) read over all runs.
+    pub rows_read: u64,
+    /// Target rows inserted, updated or deleted over all runs.
+    pub rows_written: u64,
+    /// Whether the target stopped changing within the drain.
+    pub settled: bool,
+    /// The longest any key stayed wrong, in consecutive runs (healed or not). A full
+    /// reconciliation every k runs bounds it by k.
+    pub longest_divergence_runs: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile_every: Option<u32>,
+    /// Up to 20 keys still wrong after the drain, by id.
+    pub sample_wrong_keys: Vec<WrongKey>,
+    pub per_run: Vec<RunRecord>,
+    /// Time spent reading, writing and persisting state over all runs (verification excluded).
+    pub wall_ms: f64,
+    /// The part of `wall_ms` spent inside the engine's statements.
+    pub sql_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run: u32,
+    pub time_us: i64,
+    pub drain: bool,
+    /// This run was a full reconciliation.
+    #[serde(default)]
+    pub reconciled: bool,
+    pub watermark_before: Option<i64>,
+    pub watermark_after: Option<i64>,
+    pub rows_read: u64,
+    pub rows_scanned: u64,
+    pub rows_written: u64,
+    pub divergence: Divergence,
+    /// An order-independent hash of the target's (id, lsn) rows after this run, in hex.
+    pub target_digest: String,
+    pub wall_ms: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunTimings {
+    pub generate_ms: f64,
+    /// Loading the initial table into the engine.
+    pub load_ms: f64,
+    /// Advancing the source run by run (after the initial load).
+    pub advance_ms: f64,
+    /// Reading targets back and comparing them with the oracle.
+    pub verify_ms: f64,
+    /// Everything, from generation to the last verification.
+    pub total_ms: f64,
+    /// Of `total_ms`, the time inside the engine's statements (all strategies, source, reads of targets).
+    pub sql_ms: f64,
+}
+
+impl RunResults {
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).expect("results always serialize");
+        write_atomic(&dir.join(RESULTS_FILE), &json)
+    }
+
+    /// The first thing two runs disagree on, timings aside: the history, then run by run (in
+    /// time order, across strategies) the counters, watermarks and target digests, then the
+    /// final tallies. `None` when they agree.
+    pub fn first_difference(&self, other: &RunResults) -> Option<String> {
+        if self.history_digest != other.history_digest {
+            return Some(format!(
+                "history digest differs: {} vs {}",
+                self.history_digest, other.history_digest
+            ));
+        }
+        if self.strategies.len() != other.strategies.len() {
+            return Some("the runs have different strategies".into());
+        }
+        let untimed = |r: &RunRecord| RunRecord {
+            wall_ms: 0.0,
+            ..r.clone()
+        };
+        let runs = self
+            .strategies
+            .iter()
+            .map(|s| s.per_run.len())
+            .max()
+            .unwrap_or(0);
+        for i in 0..runs {
+            for (a, b) in self.strategies.iter().zip(&other.strategies) {
+                match (a.per_run.get(i), b.per_run.get(i)) {
+                    (Some(x), Some(y)) if untimed(x) == untimed(y) => {}
+                    (None, None) => {}
+                    (Some(x), Some(y)) => {
+                        return Some(format!(
+                            "run {} of {}: target digest {} vs {}, watermark {:?} vs {:?}",
+                            x.run,
+                            a.label,
+                            x.target_digest,
+                            y.target_digest,
+                            x.watermark_after,
+                            y.watermark_after
+                        ))
+                    }
+                    _ => return Some(format!("{}: one run has more runs than the other", a.label)),
+                }
+            }
+        }
+        for (a, b) in self.strategies.iter().zip(&other.strategies) {
+            let untimed = |s: &StrategyResult| StrategyResult {
+                per_run: Vec::new(),
+                wall_ms: 0.0,
+                sql_ms: 0.0,
+                ..s.clone()
+            };
+            if untimed(a) != untimed(b) {
+                return Some(format!("{}: final tallies differ", a.label));
+            }
+        }
+        None
+    }
+
+    pub fn read(dir: &Path) -> Result<RunResults> {
+        let path = dir.join(RESULTS_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io("cannot read results", &path, e))?;
+        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            context: "cannot parse results".into(),
+            path,
+            source,
+        })
+    }
+}
+
+pub fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}

@@ -1,0 +1,305 @@
+//! Runs a scenario end to end: simulate, load the source, run every strategy at every
+//! scheduled tick and through the drain, verify each target after each run.
+//!
+//! The drain follows the last scheduled run: no new transactions, every open one committed,
+//! then further runs on the same grid until no strategy's target or state changes. Whatever
+//! is still wrong then is permanent.
+
+use std::time::{Duration, Instant};
+
+use crate::engine::{
+    DuckDbEngine, Engine, ReadRequest, ReadSpec, ReadStats, TargetId, TargetVersions,
+};
+use crate::error::{Error, Result};
+use crate::results::{ms, RunRecord, RunResults, RunTimings, StrategyResult};
+use crate::scenario::{LoadedScenario, StrategySpec, WriteMode};
+use crate::sim::{generate, History};
+use crate::state_store::JsonFileStore;
+use crate::strategy::{from_spec, RunContext, Strategy, StrategyState};
+use crate::verify::{Divergence, Oracle};
+
+/// Drain runs after which a target that still changes is reported as not settled (raised to
+/// k + 2 for a strategy reconciling every k runs). A strategy that re-appends the same rows
+/// every run (append with an overlapping read) never settles.
+pub const MAX_DRAIN_RUNS: u32 = 10;
+
+/// Wrong keys kept per strategy in the results.
+pub const SAMPLE_WRONG_KEYS: usize = 20;
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+}
+
+/// One strategy's lane through the run: its strategy, target, state store and tallies.
+struct Lane {
+    spec: StrategySpec,
+    strategy: Box<dyn Strategy>,
+    write: WriteMode,
+    target: TargetId,
+    store: JsonFileStore,
+    records: Vec<RunRecord>,
+    worst: Divergence,
+    last: Divergence,
+    fingerprint: Option<(u64, StrategyState)>,
+    changed_last_run: bool,
+    /// Per key, for how many consecutive runs it has been wrong.
+    wrong_for: Vec<u32>,
+    longest_divergence_runs: u32,
+    /// Whether a full reconciliation ran during the drain (a reconciling strategy has not
+    /// shown what it ends with until one has).
+    reconciled_in_drain: bool,
+    wall: Duration,
+    sql: Duration,
+}
+
+pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> {
+    let started = Instant::now();
+    let mut scenario = loaded.scenario.clone();
+    let seed = options.seed.unwrap_or(scenario.seed);
+    scenario.seed = seed;
+
+    let history = generate(&scenario, seed);
+    let generate_time = started.elapsed();
+
+    let work = tempfile::Builder::new()
+        .prefix("incrlab-run-")
+        .tempdir()
+        .map_err(|e| Error::io("cannot create a working directory", std::env::temp_dir(), e))?;
+
+    let mut engine = DuckDbEngine::open_in_memory()?;
+    let mut lanes = Vec::with_capacity(scenario.strategies.len());
+    for (i, spec) in scenario.strategies.iter().enumerate() {
+        let target = TargetId(i as u32 + 1);
+        engine.create_target(target)?;
+        lanes.push(Lane {
+            spec: spec.clone(),
+            strategy: from_spec(spec),
+            write: spec.write_mode(),
+            target,
+            store: JsonFileStore::new(work.path().join(format!("state-t{}.json", target.0))),
+            records: Vec::new(),
+            worst: Divergence::default(),
+            last: Divergence::default(),
+            fingerprint: None,
+            changed_last_run: false,
+            wrong_for: Vec::new(),
+            longest_divergence_runs: 0,
+            reconciled_in_drain: false,
+            wall: Duration::ZERO,
+            sql: Duration::ZERO,
+        });
+    }
+
+    let load_started = Instant::now();
+    engine.apply_changes(&history, history.committed_between(i64::MIN, 0))?;
+    let load_time = load_started.elapsed();
+
+    let mut oracle = Oracle::new(&history);
+    let mut timings = RunTimings::default();
+    let mut advance_time = Duration::ZERO;
+    let mut verify_time = Duration::ZERO;
+    let mut applied_up_to = 0i64;
+    let mut run_number = 0u32;
+
+    let interval = scenario.schedule.interval.0;
+    let last_scheduled = *history.run_times_us.last().expect("validated: runs ≥ 1");
+    let first_drain =
+        (last_scheduled + interval).max(ceil_to_multiple(history.last_commit_us(), interval));
+
+    let mut drain_runs = 0u32;
+    // A reconciling strategy needs room for one reconciliation inside the drain.
+    let max_drain_runs = scenario
+        .strategies
+        .iter()
+        .filter_map(|s| s.reconcile_every)
+        .map(|k| k + 2)
+        .fold(MAX_DRAIN_RUNS, u32::max);
+    let mut time_us;
+    loop {
+        let drain = run_number as usize >= history.run_times_us.len();
+        time_us = if drain {
+            first_drain + drain_runs as i64 * interval
+        } else {
+            history.run_times_us[run_number as usize]
+        };
+        run_number += 1;
+        if drain {
+            drain_runs += 1;
+        }
+        let ctx = RunContext {
+            run: run_number,
+            time_us,
+        };
+
+        let advance_started = Instant::now();
+        engine.apply_changes(&history, history.committed_between(applied_up_to, time_us))?;
+        applied_up_to = time_us;
+        advance_time += advance_started.elapsed();
+
+        oracle.advance_to(&history, time_us);
+        for lane in &mut lanes {
+            let versions = run_lane(&mut engine, lane, &ctx, drain)?;
+            let verify_started = Instant::now();
+            let verdict = oracle.check(&versions, 0);
+            let record = lane.records.last_mut().expect("run_lane pushed a record");
+            record.divergence = verdict.divergence;
+            lane.worst = lane.worst.max(verdict.divergence);
+            lane.last = verdict.divergence;
+            let oldest = oracle.age_wrong_keys(&mut lane.wrong_for);
+            lane.longest_divergence_runs = lane.longest_divergence_runs.max(oldest);
+            verify_time += verify_started.elapsed();
+        }
+
+        if drain {
+            let settled = lanes.iter().all(|l| {
+                !l.changed_last_run && (l.spec.reconcile_every.is_none() || l.reconciled_in_drain)
+            });
+            if (settled && drain_runs >= 2) || drain_runs >= max_drain_runs {
+                break;
+            }
+        }
+    }
+
+    // The final samples: one more read of each target, keeping the first wrong keys.
+    let mut strategies = Vec::with_capacity(lanes.len());
+    for lane in lanes {
+        let samples = if lane.last.is_exact() {
+            Vec::new()
+        } else {
+            let versions = engine.target_versions(lane.target)?;
+            oracle.check(&versions, SAMPLE_WRONG_KEYS).samples
+        };
+        strategies.push(StrategyResult {
+            label: lane.spec.label(),
+            strategy: lane.spec.kind.name().to_string(),
+            write: lane.write.name().to_string(),
+            permanent: lane.last,
+            worst: lane.worst,
+            rows_scanned: lane.records.iter().map(|r| r.rows_scanned).sum(),
+            rows_read: lane.records.iter().map(|r| r.rows_read).sum(),
+            rows_written: lane.records.iter().map(|r| r.rows_written).sum(),
+            settled: !lane.changed_last_run,
+            longest_divergence_runs: lane.longest_divergence_runs,
+            reconcile_every: lane.spec.reconcile_every,
+            sample_wrong_keys: samples,
+            per_run: lane.records,
+            wall_ms: ms(lane.wall),
+            sql_ms: ms(lane.sql),
+        });
+    }
+
+    timings.generate_ms = ms(generate_time);
+    timings.load_ms = ms(load_time);
+    timings.advance_ms = ms(advance_time);
+    timings.verify_ms = ms(verify_time);
+    timings.sql_ms = ms(engine.sql_time());
+    timings.total_ms = ms(started.elapsed());
+    Ok(RunResults {
+        incrlab_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: scenario.name.clone(),
+        seed,
+        history_digest: history.digest(),
+        history_rows: history.len() as u64,
+        runs: scenario.schedule.runs,
+        drain_runs,
+        strategies,
+        timings,
+        scenario_as_run: scenario,
+    })
+}
+
+/// One strategy's run: load state, plan, read, write, persist state. Returns the target's
+/// contents for verification (read after the timed part).
+fn run_lane(
+    engine: &mut DuckDbEngine,
+    lane: &mut Lane,
+    ctx: &RunContext,
+    drain: bool,
+) -> Result<TargetVersions> {
+    let started = Instant::now();
+    let sql_before = engine.sql_time();
+
+    let state = lane.store.load()?;
+    let reconcile = lane
+        .spec
+        .reconcile_every
+        .is_some_and(|k| ctx.run.is_multiple_of(k));
+    let (request, write_mode) = if reconcile {
+        let everything = ReadRequest {
+            spec: ReadSpec::All,
+            want_maxima: true,
+        };
+        (everything, WriteMode::Overwrite)
+    } else {
+        (lane.strategy.plan(&state, ctx), lane.write)
+    };
+    let read = engine.read(lane.target, request)?;
+    let write = engine.write(lane.target, write_mode)?;
+    let read = ReadStats {
+        rows_read: read.rows_read + write.rows_read,
+        rows_scanned: read.rows_scanned + write.rows_scanned,
+        ..read
+    };
+    // After a reconciliation the watermark restarts from what the full read saw, as if the
+    // strategy had just been deployed on the current table.
+    let next = if reconcile {
+        lane.strategy.advance(&StrategyState::default(), &read, ctx)
+    } else {
+        lane.strategy.advance(&state, &read, ctx)
+    };
+    lane.store.save(&next)?;
+    if reconcile && drain {
+        lane.reconciled_in_drain = true;
+    }
+
+    let wall = started.elapsed();
+    lane.wall += wall;
+    lane.sql += engine.sql_time() - sql_before;
+
+    let versions = engine.target_versions(lane.target)?;
+    let target_digest = fingerprint(&versions);
+    let fingerprint = (target_digest, next.clone());
+    lane.changed_last_run = lane.fingerprint.as_ref() != Some(&fingerprint);
+    lane.fingerprint = Some(fingerprint);
+
+    lane.records.push(RunRecord {
+        run: ctx.run,
+        time_us: ctx.time_us,
+        drain,
+        reconciled: reconcile,
+        watermark_before: state.watermark,
+        watermark_after: next.watermark,
+        rows_read: read.rows_read,
+        rows_scanned: read.rows_scanned,
+        rows_written: write.rows_written,
+        divergence: Divergence::default(),
+        target_digest: format!("{target_digest:016x}"),
+        wall_ms: ms(wall),
+    });
+    Ok(versions)
+}
+
+/// An order-independent fingerprint of a target's rows: the drain stops when it stops moving.
+fn fingerprint(v: &TargetVersions) -> u64 {
+    fn mix(mut z: u64) -> u64 {
+        // splitmix64 finaliser: spreads every input bit over the output.
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    let sum = v.id.iter().zip(&v.lsn).fold(0u64, |acc, (&id, &lsn)| {
+        acc.wrapping_add(mix(mix(id as u64) ^ lsn as u64))
+    });
+    sum ^ mix(v.id.len() as u64)
+}
+
+fn ceil_to_multiple(t: i64, step: i64) -> i64 {
+    t.div_euclid(step) * step + if t.rem_euclid(step) == 0 { 0 } else { step }
+}
+
+/// The history a scenario produces, for `simulate` and for tests that reason about it.
+pub fn simulate(loaded: &LoadedScenario, seed: Option<u64>) -> History {
+    generate(&loaded.scenario, seed.unwrap_or(loaded.scenario.seed))
+}

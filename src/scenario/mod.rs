@@ -1,0 +1,412 @@
+//! Scenario files: what world to simulate and which strategies to run in it.
+//!
+//! A scenario is TOML, read with serde. Unknown keys are rejected, every value is checked by
+//! [`validate`] before anything runs, and every error names the file, the key and, where it
+//! can be found, the line. Nothing in this module touches an engine or the filesystem beyond
+//! reading the one file.
+
+mod amount;
+mod distribution;
+mod duration;
+mod locate;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use amount::Amount;
+pub use distribution::DurationDist;
+pub use duration::Micros;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Names the default output directory `reports/<name>/`.
+    pub name: String,
+    /// One seed reproduces the whole run; `--seed` overrides it.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub table: Table,
+    pub schedule: Schedule,
+    #[serde(default)]
+    pub churn: Churn,
+    #[serde(default)]
+    pub writers: Writers,
+    #[serde(default)]
+    pub transactions: Transactions,
+    #[serde(default)]
+    pub timestamps: Timestamps,
+    #[serde(rename = "strategy")]
+    pub strategies: Vec<StrategySpec>,
+    /// What must hold after the run, checked by `incrlab check`.
+    #[serde(default, rename = "expect", skip_serializing_if = "Vec::is_empty")]
+    pub expectations: Vec<crate::expect::Expectation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    /// Rows in the source before the first run.
+    #[serde(default = "Table::default_rows")]
+    pub rows: u64,
+}
+
+impl Table {
+    fn default_rows() -> u64 {
+        1_000
+    }
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table {
+            rows: Self::default_rows(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Scheduled pipeline runs (the drain adds more after them).
+    pub runs: u32,
+    /// True time between runs: run i happens at `i * interval`.
+    pub interval: Micros,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DeleteMode {
+    /// The row vanishes from the table; only the change log records the delete.
+    #[default]
+    Hard,
+    /// The row stays with `is_deleted = true` and a fresh `updated_at`.
+    Soft,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Churn {
+    #[serde(default)]
+    pub inserts: Amount,
+    #[serde(default)]
+    pub updates: Amount,
+    #[serde(default)]
+    pub deletes: Amount,
+    #[serde(default)]
+    pub delete_mode: DeleteMode,
+    /// Zipf exponent for choosing which keys are updated and deleted; 0 picks uniformly.
+    #[serde(default)]
+    pub key_skew: f64,
+}
+
+impl Default for Churn {
+    fn default() -> Self {
+        Churn {
+            inserts: Amount::Fraction(0.01),
+            updates: Amount::Fraction(0.01),
+            deletes: Amount::Count(0),
+            delete_mode: DeleteMode::Hard,
+            key_skew: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Writers {
+    /// Application servers writing to the source, each with its own clock.
+    #[serde(default = "Writers::default_count")]
+    pub count: u32,
+    /// Distribution the base clock offset of each writer is drawn from.
+    #[serde(default)]
+    pub offset: DurationDist,
+    /// Explicit base offsets, one per writer; replaces `offset` when given.
+    #[serde(default)]
+    pub offsets: Option<Vec<Micros>>,
+    /// Clock drift in microseconds per second of true time (ppm), the same for every writer.
+    #[serde(default)]
+    pub drift_ppm: f64,
+    /// Per-transaction noise added to the writer's clock reading.
+    #[serde(default)]
+    pub jitter: DurationDist,
+    /// A one-off clock correction (NTP step) of one writer.
+    #[serde(default)]
+    pub step: Option<ClockStep>,
+}
+
+impl Writers {
+    fn default_count() -> u32 {
+        1
+    }
+}
+
+impl Default for Writers {
+    fn default() -> Self {
+        Writers {
+            count: Self::default_count(),
+            offset: DurationDist::default(),
+            offsets: None,
+            drift_ppm: 0.0,
+            jitter: DurationDist::default(),
+            step: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockStep {
+    /// Which writer (0-based).
+    pub writer: u32,
+    /// True time at which the step happens.
+    pub at: Micros,
+    /// How far the clock jumps (negative: backwards).
+    pub by: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transactions {
+    /// Time from begin to commit for ordinary transactions. Negative samples count as 0.
+    #[serde(default)]
+    pub commit_delay: DurationDist,
+    /// Fraction of transactions that are long-running and use `late_delay` instead.
+    #[serde(default)]
+    pub late_fraction: f64,
+    #[serde(default)]
+    pub late_delay: DurationDist,
+}
+
+impl Default for Transactions {
+    fn default() -> Self {
+        Transactions {
+            commit_delay: DurationDist::default(),
+            late_fraction: 0.0,
+            late_delay: DurationDist::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timestamps {
+    /// `updated_at` is truncated to a multiple of this.
+    #[serde(default = "Timestamps::default_granularity")]
+    pub granularity: Micros,
+}
+
+impl Timestamps {
+    fn default_granularity() -> Micros {
+        Micros(1)
+    }
+}
+
+impl Default for Timestamps {
+    fn default() -> Self {
+        Timestamps {
+            granularity: Self::default_granularity(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StrategyKind {
+    Full,
+    WatermarkId,
+    UpdatedAt,
+    Cdc,
+}
+
+impl StrategyKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyKind::Full => "full",
+            StrategyKind::WatermarkId => "watermark_id",
+            StrategyKind::UpdatedAt => "updated_at",
+            StrategyKind::Cdc => "cdc",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteMode {
+    /// Replace the whole target with the batch (what full reprocessing does).
+    Overwrite,
+    /// MERGE on key: update matched keys, insert new ones, delete deleted ones.
+    Upsert,
+    /// Delete the batch's keys, then insert the batch's live rows.
+    DeleteInsert,
+    /// Insert every row of the batch as it is. Not idempotent: the baseline that shows why.
+    Append,
+}
+
+impl WriteMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            WriteMode::Overwrite => "overwrite",
+            WriteMode::Upsert => "upsert",
+            WriteMode::DeleteInsert => "delete_insert",
+            WriteMode::Append => "append",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Boundary {
+    /// `updated_at > watermark`: misses rows that tie with the watermark and commit later.
+    #[serde(rename = ">")]
+    #[default]
+    Exclusive,
+    /// `updated_at >= watermark`: re-reads the tie rows every run, so the write must absorb them.
+    #[serde(rename = ">=")]
+    Inclusive,
+}
+
+impl Boundary {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Boundary::Exclusive => ">",
+            Boundary::Inclusive => ">=",
+        }
+    }
+}
+
+/// One `[[strategy]]` entry as written. Knobs that do not apply to `kind` are rejected by
+/// validation, so a typo such as `lag` on `watermark_id` never silently does nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategySpec {
+    pub kind: StrategyKind,
+    /// Name in reports; defaults to the kind plus its knobs (`updated_at>=lag5s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Defaults to `overwrite` for `full` and `upsert` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<WriteMode>,
+    /// `updated_at` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<Boundary>,
+    /// `updated_at` only: the read starts this far below the watermark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag: Option<Micros>,
+    /// Incremental strategies: every k-th run is a full reconciliation (read everything,
+    /// replace the target, restart the watermark from what was read), like a weekly full refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile_every: Option<u32>,
+}
+
+impl StrategySpec {
+    pub fn write_mode(&self) -> WriteMode {
+        self.write.unwrap_or(match self.kind {
+            StrategyKind::Full => WriteMode::Overwrite,
+            _ => WriteMode::Upsert,
+        })
+    }
+
+    pub fn boundary(&self) -> Boundary {
+        self.boundary.unwrap_or_default()
+    }
+
+    pub fn lag(&self) -> Micros {
+        self.lag.unwrap_or(Micros::ZERO)
+    }
+
+    /// The label reports use: the given one, or one built from the kind and its knobs.
+    pub fn label(&self) -> String {
+        if let Some(label) = &self.label {
+            return label.clone();
+        }
+        let mut label = self.kind.name().to_string();
+        if self.kind == StrategyKind::UpdatedAt {
+            label.push_str(self.boundary().symbol());
+            if self.lag() != Micros::ZERO {
+                label.push_str(&format!("lag{}", self.lag()));
+            }
+        }
+        if let Some(k) = self.reconcile_every {
+            label.push_str(&format!("+reconcile{k}"));
+        }
+        let default_write = StrategySpec {
+            write: None,
+            ..self.clone()
+        }
+        .write_mode();
+        if self.write_mode() != default_write {
+            label.push('+');
+            label.push_str(self.write_mode().name());
+        }
+        label
+    }
+}
+
+/// A scenario read from a file, with the file name kept for error messages.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    pub path: PathBuf,
+    pub scenario: Scenario,
+}
+
+impl Scenario {
+    /// Reads, parses and validates a scenario file.
+    pub fn load(path: &Path) -> Result<LoadedScenario> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Scenario {
+            file: path.to_path_buf(),
+            key: None,
+            line: None,
+            message: match e.kind() {
+                std::io::ErrorKind::NotFound => "file not found".to_string(),
+                _ => format!("cannot read: {e}"),
+            },
+        })?;
+        let scenario = Self::parse(path, &text)?;
+        Ok(LoadedScenario {
+            path: path.to_path_buf(),
+            scenario,
+        })
+    }
+
+    /// Parses and validates scenario text; `path` is only used to name the file in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario> {
+        let scenario: Scenario = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| locate::line_of_offset(text, span.start));
+            let (key, message) = locate::split_toml_message(e.message());
+            // The line's own `section.key` is the most precise name, except for a missing
+            // field, whose span covers the table that lacks it.
+            let at_span = e
+                .span()
+                .and_then(|span| locate::key_at_offset(text, span.start));
+            let key = if message.starts_with("missing field") {
+                key.or(at_span)
+            } else {
+                at_span.or(key)
+            };
+            Error::Scenario {
+                file: path.to_path_buf(),
+                key,
+                line,
+                message,
+            }
+        })?;
+        validate::validate(&scenario).map_err(|problem| Error::Scenario {
+            file: path.to_path_buf(),
+            line: locate::line_of_key(text, &problem.key),
+            key: Some(problem.key),
+            message: problem.message,
+        })?;
+        Ok(scenario)
+    }
+
+    /// The scenario as TOML, for reports and reproductions.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a scenario always serializes")
+    }
+}

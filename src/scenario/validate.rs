@@ -1,0 +1,238 @@
+//! Checks a parsed scenario for values that parse but cannot be simulated: zero runs, a zero
+//! granularity, more deletes than rows, knobs given to a strategy they do not apply to.
+//! The first problem found is reported with the key path it belongs to.
+
+use std::collections::BTreeSet;
+
+use super::{Amount, DurationDist, Scenario, StrategyKind, WriteMode};
+
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+fn problem(key: impl Into<String>, message: impl Into<String>) -> Result<(), Problem> {
+    Err(Problem {
+        key: key.into(),
+        message: message.into(),
+    })
+}
+
+pub fn validate(s: &Scenario) -> Result<(), Problem> {
+    if s.name.trim().is_empty() {
+        return problem("name", "must not be empty");
+    }
+    if s.name.contains(['/', '\\']) || s.name.starts_with('.') {
+        return problem(
+            "name",
+            "names the output directory: no path separators and no leading dot",
+        );
+    }
+    if s.schedule.runs == 0 {
+        return problem("schedule.runs", "must be at least 1 (zero runs)");
+    }
+    if s.schedule.interval.0 <= 0 {
+        return problem(
+            "schedule.interval",
+            format!("must be positive, got {}", s.schedule.interval),
+        );
+    }
+    if s.timestamps.granularity.0 <= 0 {
+        return problem(
+            "timestamps.granularity",
+            format!("must be positive, got {}", s.timestamps.granularity),
+        );
+    }
+    validate_churn(s)?;
+    validate_writers(s)?;
+    validate_transactions(s)?;
+    validate_strategies(s)?;
+    validate_expectations(s)
+}
+
+fn validate_expectations(s: &Scenario) -> Result<(), Problem> {
+    let labels: Vec<String> = s.strategies.iter().map(|spec| spec.label()).collect();
+    for (i, e) in s.expectations.iter().enumerate() {
+        let at = |key: &str| format!("expect[{}].{key}", i + 1);
+        if e.strategy != crate::expect::ALL && !labels.contains(&e.strategy) {
+            return problem(
+                at("strategy"),
+                format!(
+                    "no strategy is labelled `{}`; labels here: {}, or `all`",
+                    e.strategy,
+                    labels.join(", ")
+                ),
+            );
+        }
+        if e.is_empty() {
+            return problem(at("strategy"), "this expectation states nothing: add missing, stale, ghost, duplicate, rows_scanned, rows_written or deterministic");
+        }
+    }
+    Ok(())
+}
+
+fn validate_churn(s: &Scenario) -> Result<(), Problem> {
+    let churn = &s.churn;
+    for (key, amount) in [("updates", churn.updates), ("deletes", churn.deletes)] {
+        if let Amount::Fraction(f) = amount {
+            if f > 1.0 {
+                return problem(
+                    format!("churn.{key}"),
+                    format!("a fraction of live rows cannot exceed 100%, got {}", amount),
+                );
+            }
+        }
+    }
+    if let Amount::Count(deletes) = churn.deletes {
+        if deletes > s.table.rows {
+            return problem(
+                "churn.deletes",
+                format!(
+                    "{deletes} deletes per interval but the table starts with {} rows: more deletes than rows",
+                    s.table.rows
+                ),
+            );
+        }
+    }
+    if !churn.key_skew.is_finite() || churn.key_skew < 0.0 {
+        return problem(
+            "churn.key_skew",
+            format!("must be a Zipf exponent ≥ 0, got {}", churn.key_skew),
+        );
+    }
+    Ok(())
+}
+
+fn validate_dist(key: &str, dist: &DurationDist, non_negative: bool) -> Result<(), Problem> {
+    if let Some(message) = dist.problem() {
+        return problem(key, message);
+    }
+    if non_negative && dist.lower_bound().is_some_and(|low| low < 0) {
+        return problem(key, "a delay cannot be negative");
+    }
+    Ok(())
+}
+
+fn validate_writers(s: &Scenario) -> Result<(), Problem> {
+    let w = &s.writers;
+    if w.count == 0 {
+        return problem("writers.count", "must be at least 1");
+    }
+    validate_dist("writers.offset", &w.offset, false)?;
+    validate_dist("writers.jitter", &w.jitter, false)?;
+    if let Some(offsets) = &w.offsets {
+        if offsets.len() != w.count as usize {
+            return problem(
+                "writers.offsets",
+                format!("lists {} offsets for {} writers", offsets.len(), w.count),
+            );
+        }
+        if w.offset != DurationDist::default() {
+            return problem(
+                "writers.offsets",
+                "give either `offset` (a distribution) or `offsets` (a list), not both",
+            );
+        }
+    }
+    if !w.drift_ppm.is_finite() || w.drift_ppm.abs() >= 1e6 {
+        return problem(
+            "writers.drift_ppm",
+            format!("must be a finite rate below 1e6 ppm, got {}", w.drift_ppm),
+        );
+    }
+    if let Some(step) = &w.step {
+        if step.writer >= w.count {
+            return problem(
+                "writers.step.writer",
+                format!(
+                    "writer {} does not exist (writers are 0..{})",
+                    step.writer, w.count
+                ),
+            );
+        }
+        if step.at.0 < 0 {
+            return problem("writers.step.at", "must not be negative");
+        }
+    }
+    Ok(())
+}
+
+fn validate_transactions(s: &Scenario) -> Result<(), Problem> {
+    let t = &s.transactions;
+    validate_dist("transactions.commit_delay", &t.commit_delay, true)?;
+    validate_dist("transactions.late_delay", &t.late_delay, true)?;
+    if !(0.0..=1.0).contains(&t.late_fraction) {
+        return problem(
+            "transactions.late_fraction",
+            format!("must be between 0 and 1, got {}", t.late_fraction),
+        );
+    }
+    Ok(())
+}
+
+fn validate_strategies(s: &Scenario) -> Result<(), Problem> {
+    if s.strategies.is_empty() {
+        return problem("strategy", "list at least one [[strategy]]");
+    }
+    let mut labels = BTreeSet::new();
+    for (i, spec) in s.strategies.iter().enumerate() {
+        let at = |key: &str| format!("strategy[{}].{key}", i + 1);
+        let kind = spec.kind.name();
+        if spec.kind != StrategyKind::UpdatedAt {
+            if spec.boundary.is_some() {
+                return problem(
+                    at("boundary"),
+                    format!("`boundary` applies to updated_at, not {kind}"),
+                );
+            }
+            if spec.lag.is_some() {
+                return problem(
+                    at("lag"),
+                    format!("`lag` applies to updated_at, not {kind}"),
+                );
+            }
+        }
+        match (spec.kind, spec.reconcile_every) {
+            (StrategyKind::Full, Some(_)) => {
+                return problem(
+                    at("reconcile_every"),
+                    "full reprocessing reconciles every run already",
+                )
+            }
+            (_, Some(0)) => return problem(at("reconcile_every"), "must be at least 1"),
+            _ => {}
+        }
+        if spec.lag.is_some_and(|lag| lag.0 < 0) {
+            return problem(at("lag"), "must not be negative");
+        }
+        match (spec.kind, spec.write_mode()) {
+            (StrategyKind::Full, WriteMode::Overwrite) => {}
+            (StrategyKind::Full, other) => {
+                return problem(
+                    at("write"),
+                    format!("full reprocessing replaces the target: write `overwrite`, not `{}`", other.name()),
+                )
+            }
+            (_, WriteMode::Overwrite) => {
+                return problem(
+                    at("write"),
+                    format!("`overwrite` would replace the target with one increment; {kind} needs upsert, delete_insert or append"),
+                )
+            }
+            _ => {}
+        }
+        if let Some(label) = &spec.label {
+            if label.trim().is_empty() {
+                return problem(at("label"), "must not be empty");
+            }
+        }
+        let label = spec.label();
+        if !labels.insert(label.clone()) {
+            return problem(
+                at("label"),
+                format!("label `{label}` is used by two strategies; give one a `label`"),
+            );
+        }
+    }
+    Ok(())
+}

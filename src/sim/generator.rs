@@ -1,0 +1,217 @@
+//! Generates the history of a scenario: the initial table, then each interval's transactions
+//! with their begin and commit times, writers, clock readings, ids and lsns.
+//!
+//! The time model (DESIGN.md): ids are drawn from a global sequence at *begin*, lsns at
+//! *commit*; `updated_at` is the writer's clock at begin truncated to the granularity. Updates
+//! and deletes only touch keys whose insert committed before the interval started, and a
+//! delete only touches a key with no change still in flight, so applying the history in commit
+//! order never updates or resurrects a row that does not exist.
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+use super::clock::{truncate_to, WriterClocks};
+use super::history::{History, Op};
+use super::live_keys::{KeyChooser, LiveKeys};
+use super::seeds::{rng_for, Concern};
+use crate::scenario::{DeleteMode, Scenario};
+
+/// One change before lsns are assigned.
+struct Tx {
+    op: Op,
+    id: i64,
+    begin_us: i64,
+    commit_us: i64,
+    writer: u32,
+    clock_offset_us: i64,
+    updated_at_us: i64,
+    event_time_us: i64,
+    value: i64,
+    is_deleted: bool,
+}
+
+/// Simulates the scenario with `seed`; the same inputs give the same history, bit for bit.
+pub fn generate(scenario: &Scenario, seed: u64) -> History {
+    let mut data = rng_for(seed, Concern::Data);
+    let mut begins = rng_for(seed, Concern::BeginTimes);
+    let mut clock_rng = rng_for(seed, Concern::Clocks);
+    let mut delays = rng_for(seed, Concern::Delays);
+
+    let clocks = WriterClocks::new(&scenario.writers, &mut clock_rng);
+    let granularity = scenario.timestamps.granularity.0;
+    let interval = scenario.schedule.interval.0;
+    let runs = scenario.schedule.runs as i64;
+    let writers = clocks.writers();
+
+    let initial = scenario.table.rows as usize;
+    let mut h = History {
+        run_times_us: (1..=runs).map(|i| i * interval).collect(),
+        ..History::default()
+    };
+    reserve(&mut h, initial);
+
+    // The initial table: one bulk load committed at t = 0, before the first run.
+    let mut event_time_of: Vec<i64> = Vec::with_capacity(initial + 1);
+    event_time_of.push(0); // ids start at 1
+    let mut live = LiveKeys::default();
+    for i in 0..initial {
+        let id = i as i64 + 1;
+        let writer = (i as u32) % writers;
+        let offset = clocks.reading_offset_us(writer, 0, &mut clock_rng);
+        h.lsn.push(id);
+        h.op.push(Op::Insert);
+        h.id.push(id);
+        h.begin_us.push(0);
+        h.commit_us.push(0);
+        h.writer.push(writer);
+        h.clock_offset_us.push(offset);
+        h.updated_at_us.push(truncate_to(offset, granularity));
+        h.event_time_us.push(0);
+        h.value.push(data.random_range(1..=10_000));
+        h.is_deleted.push(false);
+        event_time_of.push(0);
+        live.insert(id);
+    }
+    let mut next_id = initial as i64 + 1;
+
+    // Keys with a change in flight cannot be deleted (see module docs).
+    let mut busy_until: Vec<i64> = vec![0; initial + 1];
+    // Inserts not yet committed, promoted to `live` when an interval starts after their commit.
+    let mut pending_inserts: std::collections::BinaryHeap<std::cmp::Reverse<(i64, i64)>> =
+        Default::default();
+
+    let mut txs: Vec<Tx> = Vec::new();
+    for run in 1..=runs {
+        let start = (run - 1) * interval;
+        while let Some(&std::cmp::Reverse((commit, id))) = pending_inserts.peek() {
+            if commit > start {
+                break;
+            }
+            pending_inserts.pop();
+            live.insert(id);
+        }
+
+        let live_rows = live.len() as u64;
+        let n_ins = scenario.churn.inserts.rows(live_rows);
+        let n_upd = scenario.churn.updates.rows(live_rows);
+        let n_del = scenario.churn.deletes.rows(live_rows).min(live_rows);
+
+        let mut ops: Vec<Op> = Vec::with_capacity((n_ins + n_upd + n_del) as usize);
+        ops.extend(std::iter::repeat_n(Op::Insert, n_ins as usize));
+        ops.extend(std::iter::repeat_n(Op::Update, n_upd as usize));
+        ops.extend(std::iter::repeat_n(Op::Delete, n_del as usize));
+        ops.shuffle(&mut data);
+
+        let mut begin_times: Vec<i64> = (0..ops.len())
+            .map(|_| start + 1 + begins.random_range(0..interval))
+            .collect();
+        begin_times.sort_unstable();
+
+        // Deletes first (they remove keys from `live`), then updates from what is left, so no
+        // key is both updated and deleted within one interval.
+        let mut chooser = KeyChooser::new(&live, scenario.churn.key_skew);
+        let mut delete_keys = Vec::with_capacity(n_del as usize);
+        for _ in 0..n_del {
+            let mut found = None;
+            for _attempt in 0..64 {
+                match chooser.pick(&live, &mut data) {
+                    Some(id) if busy_until[id as usize] <= start => {
+                        found = Some(id);
+                        break;
+                    }
+                    Some(_) => continue,
+                    None => break,
+                }
+            }
+            if let Some(id) = found {
+                live.remove(id);
+                delete_keys.push(id);
+            }
+        }
+        if !delete_keys.is_empty() {
+            chooser = KeyChooser::new(&live, scenario.churn.key_skew);
+        }
+        let mut delete_keys = delete_keys.into_iter();
+
+        for (op, begin) in ops.into_iter().zip(begin_times) {
+            let writer = data.random_range(0..writers);
+            let offset = clocks.reading_offset_us(writer, begin, &mut clock_rng);
+            let delay = if delays.random_bool(scenario.transactions.late_fraction) {
+                scenario.transactions.late_delay.sample(&mut delays)
+            } else {
+                scenario.transactions.commit_delay.sample(&mut delays)
+            }
+            .max(0);
+            let commit = begin + delay;
+            let (op, id, is_deleted) = match op {
+                Op::Insert => {
+                    let id = next_id;
+                    next_id += 1;
+                    event_time_of.push(begin);
+                    busy_until.push(commit);
+                    pending_inserts.push(std::cmp::Reverse((commit, id)));
+                    (Op::Insert, id, false)
+                }
+                Op::Update => match chooser.pick(&live, &mut data) {
+                    Some(id) => (Op::Update, id, false),
+                    None => continue,
+                },
+                Op::Delete => match delete_keys.next() {
+                    Some(id) => match scenario.churn.delete_mode {
+                        DeleteMode::Hard => (Op::Delete, id, false),
+                        DeleteMode::Soft => (Op::Update, id, true),
+                    },
+                    None => continue,
+                },
+            };
+            let slot = id as usize;
+            busy_until[slot] = busy_until[slot].max(commit);
+            txs.push(Tx {
+                op,
+                id,
+                begin_us: begin,
+                commit_us: commit,
+                writer,
+                clock_offset_us: offset,
+                updated_at_us: truncate_to(begin + offset, granularity),
+                event_time_us: event_time_of[slot],
+                value: data.random_range(1..=10_000),
+                is_deleted,
+            });
+        }
+    }
+
+    // Commit order defines lsn. Ties in commit time are broken by begin, then by generation
+    // order (the sort is stable), so the order never depends on anything but the seed.
+    txs.sort_by_key(|t| (t.commit_us, t.begin_us));
+    reserve(&mut h, txs.len());
+    for (i, tx) in txs.into_iter().enumerate() {
+        h.lsn.push((initial + i) as i64 + 1);
+        h.op.push(tx.op);
+        h.id.push(tx.id);
+        h.begin_us.push(tx.begin_us);
+        h.commit_us.push(tx.commit_us);
+        h.writer.push(tx.writer);
+        h.clock_offset_us.push(tx.clock_offset_us);
+        h.updated_at_us.push(tx.updated_at_us);
+        h.event_time_us.push(tx.event_time_us);
+        h.value.push(tx.value);
+        h.is_deleted.push(tx.is_deleted);
+    }
+    h.max_id = next_id - 1;
+    h
+}
+
+fn reserve(h: &mut History, n: usize) {
+    h.lsn.reserve(n);
+    h.op.reserve(n);
+    h.id.reserve(n);
+    h.begin_us.reserve(n);
+    h.commit_us.reserve(n);
+    h.writer.reserve(n);
+    h.clock_offset_us.reserve(n);
+    h.updated_at_us.reserve(n);
+    h.event_time_us.reserve(n);
+    h.value.reserve(n);
+    h.is_deleted.reserve(n);
+}

@@ -1,0 +1,17 @@
+//! The simulated world: writer clocks, transactions, the ground-truth history.
+//!
+//! Invariant: this module knows nothing of engines, strategies or verification. It turns a
+//! scenario and a seed into a [`History`] and nothing else.
+
+mod clock;
+mod export;
+mod generator;
+mod history;
+mod live_keys;
+mod seeds;
+
+pub use clock::{truncate_to, WriterClocks};
+pub use export::{history_frame, write_history_parquet};
+pub use generator::generate;
+pub use history::{History, Op};
+pub use seeds::{rng_for, sub_seed, Concern};

@@ -1,0 +1,69 @@
+//! Change-detection strategies: what to read this run, and how the persisted state advances.
+//!
+//! Invariant: a strategy knows nothing of any engine. It sees its persisted [`StrategyState`],
+//! the run's [`RunContext`], and the engine-neutral [`ReadStats`] of its last read; it answers
+//! with a [`ReadRequest`] and a new state. Which SQL (or polars plan) executes the read is the
+//! engine's business.
+
+mod cdc;
+mod full;
+mod updated_at;
+mod watermark_id;
+
+use serde::{Deserialize, Serialize};
+
+pub use cdc::Cdc;
+pub use full::Full;
+pub use updated_at::UpdatedAt;
+pub use watermark_id::WatermarkId;
+
+use crate::engine::{ReadRequest, ReadStats};
+use crate::scenario::{StrategyKind, StrategySpec};
+
+/// What a strategy persists between runs. `watermark` means what the strategy says it means:
+/// an id, an `updated_at` in microseconds, or a change-log lsn.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StrategyState {
+    pub watermark: Option<i64>,
+}
+
+/// The run a strategy is planning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunContext {
+    /// 1-based run number (drain runs continue the count).
+    pub run: u32,
+    /// True time of the run.
+    pub time_us: i64,
+}
+
+pub trait Strategy: Send + Sync {
+    fn kind(&self) -> StrategyKind;
+
+    /// What to read, given the state persisted by the previous run.
+    fn plan(&self, state: &StrategyState, run: &RunContext) -> ReadRequest;
+
+    /// The state to persist once the batch is written.
+    fn advance(&self, state: &StrategyState, read: &ReadStats, run: &RunContext) -> StrategyState;
+}
+
+/// Builds the strategy a scenario entry describes. Knobs were validated with the scenario.
+pub fn from_spec(spec: &StrategySpec) -> Box<dyn Strategy> {
+    match spec.kind {
+        StrategyKind::Full => Box::new(Full),
+        StrategyKind::WatermarkId => Box::new(WatermarkId),
+        StrategyKind::UpdatedAt => Box::new(UpdatedAt {
+            boundary: spec.boundary(),
+            lag_us: spec.lag().0,
+        }),
+        StrategyKind::Cdc => Box::new(Cdc),
+    }
+}
+
+/// Moves a watermark forward to `seen`, never backwards: a batch with nothing new (or an
+/// older maximum) keeps the old watermark.
+fn raise(current: Option<i64>, seen: Option<i64>) -> Option<i64> {
+    match (current, seen) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}

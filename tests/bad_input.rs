@@ -1,0 +1,175 @@
+//! Bad scenario input: one clear message naming the file, the key and what is wrong; exit
+//! code 2; nothing written.
+
+use std::path::Path;
+use std::process::Command;
+
+const GOOD: &str = r#"
+name = "bad_input_case"
+seed = 1
+[table]
+rows = 100
+[schedule]
+runs = 3
+interval = "1min"
+[churn]
+deletes = 10
+[timestamps]
+granularity = "1ms"
+[[strategy]]
+kind = "cdc"
+"#;
+
+struct Outcome {
+    code: Option<i32>,
+    stderr: String,
+    out_dir_exists: bool,
+}
+
+fn run_with(file_name: &str, text: Option<&str>) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join(file_name);
+    if let Some(text) = text {
+        std::fs::write(&scenario, text).unwrap();
+    }
+    let out = dir.path().join("out");
+    let output = Command::new(env!("CARGO_BIN_EXE_incrlab"))
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    Outcome {
+        code: output.status.code(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        out_dir_exists: out.exists() || Path::new(&dir.path().join("reports")).exists(),
+    }
+}
+
+fn assert_rejected(outcome: &Outcome, file: &str, needles: &[&str]) {
+    assert_eq!(outcome.code, Some(2), "stderr: {}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains(file),
+        "names the file: {}",
+        outcome.stderr
+    );
+    for needle in needles {
+        assert!(
+            outcome.stderr.contains(needle),
+            "mentions {needle:?}: {}",
+            outcome.stderr
+        );
+    }
+    assert_eq!(
+        outcome.stderr.trim().lines().count(),
+        1,
+        "one message: {}",
+        outcome.stderr
+    );
+    assert!(!outcome.out_dir_exists, "nothing written");
+}
+
+#[test]
+fn the_good_baseline_runs() {
+    let outcome = run_with("good.toml", Some(GOOD));
+    assert_eq!(outcome.code, Some(0), "stderr: {}", outcome.stderr);
+}
+
+#[test]
+fn missing_file_is_bad_input() {
+    let outcome = run_with("nowhere.toml", None);
+    assert_rejected(&outcome, "nowhere.toml", &["file not found"]);
+}
+
+#[test]
+fn toml_syntax_error_names_the_line() {
+    let text = GOOD.replace("runs = 3", "runs = = 3");
+    let outcome = run_with("syntax.toml", Some(&text));
+    assert_rejected(&outcome, "syntax.toml", &["line 7"]);
+}
+
+#[test]
+fn unknown_key_is_named_with_its_line() {
+    let text = GOOD.replace("kind = \"cdc\"", "kind = \"cdc\"\nlagg = \"5s\"");
+    let outcome = run_with("unknown.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "unknown.toml",
+        &["`strategy.lagg`", "line 15", "unknown field"],
+    );
+}
+
+#[test]
+fn negative_value_is_named() {
+    let text = GOOD.replace("rows = 100", "rows = -5");
+    let outcome = run_with("negative.toml", Some(&text));
+    assert_rejected(&outcome, "negative.toml", &["`table.rows`", "line 5", "-5"]);
+}
+
+#[test]
+fn negative_churn_is_named() {
+    let text = GOOD.replace("deletes = 10", "deletes = -10");
+    let outcome = run_with("negative_churn.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "negative_churn.toml",
+        &["`churn.deletes`", "must not be negative"],
+    );
+}
+
+#[test]
+fn more_deletes_than_rows_is_contradictory() {
+    let text = GOOD.replace("deletes = 10", "deletes = 500");
+    let outcome = run_with("deletes.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "deletes.toml",
+        &["`churn.deletes`", "line 10", "more deletes than rows"],
+    );
+}
+
+#[test]
+fn zero_granularity_is_rejected() {
+    let text = GOOD.replace("granularity = \"1ms\"", "granularity = \"0s\"");
+    let outcome = run_with("granularity.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "granularity.toml",
+        &["`timestamps.granularity`", "line 12", "must be positive"],
+    );
+}
+
+#[test]
+fn zero_runs_is_rejected() {
+    let text = GOOD.replace("runs = 3", "runs = 0");
+    let outcome = run_with("runs.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "runs.toml",
+        &["`schedule.runs`", "line 7", "zero runs"],
+    );
+}
+
+#[test]
+fn knob_on_the_wrong_strategy_is_rejected() {
+    let text = GOOD.replace("kind = \"cdc\"", "kind = \"cdc\"\nlag = \"5s\"");
+    let outcome = run_with("knob.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "knob.toml",
+        &["`strategy[1].lag`", "line 15", "applies to updated_at"],
+    );
+}
+
+#[test]
+fn unparseable_duration_is_named() {
+    let text = GOOD.replace("interval = \"1min\"", "interval = \"soon\"");
+    let outcome = run_with("duration.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "duration.toml",
+        &["`schedule.interval`", "line 8", "invalid duration"],
+    );
+}

@@ -1,0 +1,378 @@
+//! `incrlab check`: expectations of every kind, exit codes, JUnit structure, baselines.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use incrlab::expect::{evaluate, Bound, Expectation};
+
+/// Late inserts and updates: `watermark_id` loses rows, `cdc` loses none, `cdc+append`
+/// duplicates every key it sees twice.
+const BASE: &str = r#"
+name = "check_case"
+seed = 4
+[table]
+rows = 300
+[schedule]
+runs = 8
+interval = "10s"
+[churn]
+inserts = 30
+updates = 20
+[transactions]
+commit_delay = { dist = "exponential", mean = "300ms" }
+late_fraction = 0.15
+late_delay = { dist = "uniform", low = "5s", high = "30s" }
+[[strategy]]
+kind = "watermark_id"
+[[strategy]]
+kind = "cdc"
+[[strategy]]
+kind = "cdc"
+write = "append"
+"#;
+
+fn expectation(strategy: &str) -> Expectation {
+    Expectation {
+        strategy: strategy.into(),
+        missing: None,
+        stale: None,
+        ghost: None,
+        duplicate: None,
+        rows_scanned: None,
+        rows_written: None,
+        deterministic: None,
+    }
+}
+
+/// Evaluates one expectation against a fresh run of BASE; returns whether each outcome held.
+fn holds(e: Expectation) -> Vec<bool> {
+    let loaded = common::from_toml(BASE);
+    let results = common::run(&loaded);
+    let rerun = e.deterministic.map(|_| common::run(&loaded));
+    let outcomes = evaluate(&[e], &results, rerun.as_ref());
+    assert!(!outcomes.is_empty());
+    outcomes.iter().map(|o| o.passed).collect()
+}
+
+#[test]
+fn permanent_missing_expectations_pass_and_fail() {
+    assert_eq!(
+        holds(Expectation {
+            missing: Some(Bound::exactly(0)),
+            ..expectation("cdc")
+        }),
+        [true]
+    );
+    assert_eq!(
+        holds(Expectation {
+            missing: Some(Bound::exactly(0)),
+            ..expectation("watermark_id")
+        }),
+        [false]
+    );
+}
+
+#[test]
+fn stale_expectations_pass_and_fail() {
+    let at_least_one = Bound {
+        at_least: Some(1),
+        at_most: None,
+    };
+    assert_eq!(
+        holds(Expectation {
+            stale: Some(at_least_one),
+            ..expectation("watermark_id")
+        }),
+        [true]
+    );
+    assert_eq!(
+        holds(Expectation {
+            stale: Some(at_least_one),
+            ..expectation("cdc")
+        }),
+        [false]
+    );
+}
+
+#[test]
+fn ghost_expectations_pass_and_fail() {
+    // No deletes in BASE: nothing can be a ghost.
+    assert_eq!(
+        holds(Expectation {
+            ghost: Some(Bound::exactly(0)),
+            ..expectation("all")
+        }),
+        [true, true, true]
+    );
+    let some = Bound {
+        at_least: Some(1),
+        at_most: None,
+    };
+    assert_eq!(
+        holds(Expectation {
+            ghost: Some(some),
+            ..expectation("cdc")
+        }),
+        [false]
+    );
+}
+
+#[test]
+fn duplicate_expectations_pass_and_fail() {
+    let none = Bound {
+        at_least: None,
+        at_most: Some(0),
+    };
+    assert_eq!(
+        holds(Expectation {
+            duplicate: Some(none),
+            ..expectation("cdc")
+        }),
+        [true]
+    );
+    assert_eq!(
+        holds(Expectation {
+            duplicate: Some(none),
+            ..expectation("cdc+append")
+        }),
+        [false]
+    );
+}
+
+#[test]
+fn counter_expectations_pass_and_fail() {
+    let loaded = common::from_toml(BASE);
+    let results = common::run(&loaded);
+    let cdc = common::strategy(&results, "cdc");
+    let exact_scanned = Bound::exactly(cdc.rows_scanned);
+    let too_few_written = Bound {
+        at_least: None,
+        at_most: Some(cdc.rows_written - 1),
+    };
+    let outcomes = evaluate(
+        &[Expectation {
+            rows_scanned: Some(exact_scanned),
+            rows_written: Some(too_few_written),
+            ..expectation("cdc")
+        }],
+        &results,
+        None,
+    );
+    let passed: Vec<(String, bool)> = outcomes.iter().map(|o| (o.key.clone(), o.passed)).collect();
+    assert_eq!(
+        passed,
+        [
+            ("rows_scanned".to_string(), true),
+            ("rows_written".to_string(), false)
+        ]
+    );
+}
+
+#[test]
+fn deterministic_expectation_passes_on_a_rerun_and_fails_on_another_seed() {
+    assert_eq!(
+        holds(Expectation {
+            deterministic: Some(true),
+            ..expectation("all")
+        }),
+        [true]
+    );
+    let loaded = common::from_toml(BASE);
+    let a = common::run(&loaded);
+    let b = incrlab::runner::run(&loaded, &incrlab::runner::RunOptions { seed: Some(99) }).unwrap();
+    let outcomes = evaluate(
+        &[Expectation {
+            deterministic: Some(true),
+            ..expectation("all")
+        }],
+        &a,
+        Some(&b),
+    );
+    assert!(!outcomes[0].passed);
+    assert!(outcomes[0].actual.contains("history digest"));
+}
+
+#[test]
+fn a_failure_points_at_sample_keys() {
+    let loaded = common::from_toml(BASE);
+    let results = common::run(&loaded);
+    let outcomes = evaluate(
+        &[Expectation {
+            missing: Some(Bound::exactly(0)),
+            ..expectation("watermark_id")
+        }],
+        &results,
+        None,
+    );
+    assert!(outcomes[0]
+        .hint
+        .as_deref()
+        .unwrap()
+        .starts_with("sample missing keys of watermark_id: "));
+}
+
+// ---- the command line ----
+
+fn write_scenario(dir: &Path, name: &str, expect: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{BASE}\n{expect}")).unwrap();
+    path
+}
+
+fn check(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_incrlab"))
+        .arg("check")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+const PASSING: &str = "[[expect]]\nstrategy = \"cdc\"\nmissing = 0\nstale = 0\n";
+const FAILING: &str = "[[expect]]\nstrategy = \"watermark_id\"\nmissing = 0\n";
+
+#[test]
+fn exit_code_is_0_when_every_expectation_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scenario(dir.path(), "pass.toml", PASSING);
+    let out = check(dir.path(), &["pass.toml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn exit_code_is_1_when_one_fails_and_the_failure_is_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scenario(dir.path(), "fail.toml", FAILING);
+    let out = check(dir.path(), &["fail.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAIL")
+            && stdout.contains("watermark_id")
+            && stdout.contains("expected = 0"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn exit_code_is_2_for_an_unknown_expectation_key() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scenario(
+        dir.path(),
+        "bad.toml",
+        "[[expect]]\nstrategy = \"cdc\"\nmisssing = 0\n",
+    );
+    let out = check(dir.path(), &["bad.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("misssing"));
+}
+
+#[test]
+fn exit_code_is_2_for_an_ill_typed_expectation() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scenario(
+        dir.path(),
+        "bad.toml",
+        "[[expect]]\nstrategy = \"cdc\"\nmissing = \"none\"\n",
+    );
+    let out = check(dir.path(), &["bad.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expect.missing"));
+}
+
+#[test]
+fn exit_code_is_2_for_an_expectation_on_an_unknown_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scenario(
+        dir.path(),
+        "bad.toml",
+        "[[expect]]\nstrategy = \"nope\"\nmissing = 0\n",
+    );
+    let out = check(dir.path(), &["bad.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`expect[1].strategy`"));
+}
+
+#[test]
+fn junit_report_has_one_testcase_per_expectation_and_counts_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scenario(dir.path(), "a.toml", &format!("{PASSING}\n{FAILING}"));
+    let out = check(dir.path(), &["a.toml", "--junit", "junit.xml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 1);
+    let suite = suites[0];
+    assert_eq!(suite.attribute("name"), Some("check_case"));
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(
+        cases.len(),
+        3,
+        "cdc missing, cdc stale, watermark_id missing"
+    );
+    assert_eq!(suite.attribute("tests"), Some("3"));
+    assert_eq!(suite.attribute("failures"), Some("1"));
+    let failed: Vec<_> = cases
+        .iter()
+        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0]
+        .attribute("name")
+        .unwrap()
+        .starts_with("watermark_id: missing"));
+}
+
+#[test]
+fn baseline_passes_on_identical_results_and_fails_on_a_worsened_counter() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scenario(dir.path(), "a.toml", PASSING);
+    let out = check(dir.path(), &["a.toml", "--out", "base"]);
+    assert_eq!(out.status.code(), Some(0));
+
+    let same = check(dir.path(), &["a.toml", "--baseline", "base"]);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+
+    // Pretend the baseline scanned fewer rows: the new run is now worse than it.
+    let stored = dir.path().join("base/check_case/results.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&stored).unwrap()).unwrap();
+    let scanned = json["strategies"][1]["rows_scanned"].as_u64().unwrap();
+    json["strategies"][1]["rows_scanned"] = (scanned / 2).into();
+    std::fs::write(&stored, serde_json::to_vec(&json).unwrap()).unwrap();
+
+    let worse = check(dir.path(), &["a.toml", "--baseline", "base"]);
+    assert_eq!(worse.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&worse.stdout).contains("baseline rows_scanned"));
+
+    let tolerant = check(
+        dir.path(),
+        &["a.toml", "--baseline", "base", "--tolerance", "1.5"],
+    );
+    assert_eq!(
+        tolerant.status.code(),
+        Some(0),
+        "150% tolerance absorbs a doubling"
+    );
+}

@@ -1,0 +1,138 @@
+//! The command line as a user meets it.
+
+use std::path::Path;
+use std::process::Command;
+
+fn incrlab(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_incrlab"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn copy_quickstart(dir: &Path) {
+    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml"),
+        dir.join("scenarios/quickstart.toml"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn no_subcommand_runs_the_quickstart_into_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_quickstart(dir.path());
+    let output = incrlab(dir.path(), &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for label in ["full", "watermark_id", "updated_at>", "cdc"] {
+        assert!(stdout.contains(label), "table lists {label}:\n{stdout}");
+    }
+    assert!(dir.path().join("reports/quickstart/results.json").is_file());
+}
+
+#[test]
+fn results_json_has_the_documented_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_quickstart(dir.path());
+    let output = incrlab(
+        dir.path(),
+        &[
+            "run",
+            "scenarios/quickstart.toml",
+            "--out",
+            "out",
+            "--seed",
+            "3",
+            "--quiet",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.stdout.is_empty(), "--quiet prints nothing");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/results.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["scenario"], "quickstart");
+    assert_eq!(json["seed"], 3);
+    assert_eq!(json["runs"], 12);
+    assert!(json["history_digest"].as_str().unwrap().len() == 64);
+    let strategies = json["strategies"].as_array().unwrap();
+    assert_eq!(strategies.len(), 4);
+    for s in strategies {
+        for key in [
+            "label",
+            "strategy",
+            "write",
+            "rows_scanned",
+            "rows_written",
+            "wall_ms",
+        ] {
+            assert!(!s[key].is_null(), "{key} in {s}");
+        }
+        for group in ["permanent", "worst"] {
+            for class in ["missing", "stale", "ghost", "duplicate"] {
+                assert!(s[group][class].is_u64(), "{group}.{class}");
+            }
+        }
+    }
+    // The directory holds results.json and nothing half-written.
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["results.json".to_string()]);
+}
+
+#[test]
+fn simulate_exports_the_history_as_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_quickstart(dir.path());
+    let output = incrlab(
+        dir.path(),
+        &[
+            "simulate",
+            "scenarios/quickstart.toml",
+            "--out",
+            "history.parquet",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bytes = std::fs::read(dir.path().join("history.parquet")).unwrap();
+    assert_eq!(&bytes[..4], b"PAR1");
+}
+
+#[test]
+fn check_determinism_runs_twice_and_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_quickstart(dir.path());
+    let output = incrlab(
+        dir.path(),
+        &[
+            "run",
+            "scenarios/quickstart.toml",
+            "--out",
+            "out",
+            "--check-determinism",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("deterministic:"));
+}

@@ -1,0 +1,36 @@
+//! Helpers shared by the integration tests: building scenarios in code and running them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use incrlab::results::RunResults;
+use incrlab::runner::{self, RunOptions};
+use incrlab::scenario::{LoadedScenario, Scenario};
+
+/// The repository's own scenarios directory.
+pub fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+pub fn load(name: &str) -> LoadedScenario {
+    Scenario::load(&scenarios_dir().join(name)).expect("shipped scenario loads")
+}
+
+/// Parses scenario text (validation included) into a loaded scenario.
+pub fn from_toml(text: &str) -> LoadedScenario {
+    let path = PathBuf::from("test.toml");
+    let scenario = Scenario::parse(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    LoadedScenario { path, scenario }
+}
+
+pub fn run(loaded: &LoadedScenario) -> RunResults {
+    runner::run(loaded, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn strategy<'a>(results: &'a RunResults, label: &str) -> &'a incrlab::results::StrategyResult {
+    results
+        .strategies
+        .iter()
+        .find(|s| s.label == label)
+        .unwrap_or_else(|| panic!("no strategy labelled {label}"))
+}
