@@ -6,6 +6,7 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use duckdb::arrow::array::{Array, Int64Array};
+use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
 use duckdb::Connection;
 
 use super::profiling::source_rows_scanned;
@@ -14,6 +15,9 @@ use super::{Engine, ReadRequest, ReadSpec, ReadStats, TargetId, TargetVersions, 
 use crate::error::{DuckDbContext, Error, Result};
 use crate::scenario::WriteMode;
 use crate::sim::{History, Op};
+
+/// `change_log.op` of a hard delete (the ASCII code of 'D', see `source_batch`).
+const OP_DELETE: u8 = Op::Delete as u8;
 
 /// Columns a target (mirror model) keeps: the row as the source has it, minus deletion state.
 const TARGET_COLUMNS: &str = "id, lsn, updated_at, writer, value, event_time";
@@ -24,9 +28,9 @@ CREATE TABLE source (
     value BIGINT NOT NULL, event_time BIGINT NOT NULL, is_deleted BOOLEAN NOT NULL
 );
 CREATE TABLE change_log (
-    lsn BIGINT NOT NULL, op VARCHAR NOT NULL, id BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+    lsn BIGINT NOT NULL, op UTINYINT NOT NULL, id BIGINT NOT NULL, updated_at BIGINT NOT NULL,
     writer INTEGER NOT NULL, value BIGINT NOT NULL, event_time BIGINT NOT NULL,
-    is_deleted BOOLEAN NOT NULL, begin_us BIGINT NOT NULL, commit_us BIGINT NOT NULL
+    is_deleted BOOLEAN NOT NULL, commit_us BIGINT NOT NULL
 );
 ";
 
@@ -49,6 +53,8 @@ impl DuckDbEngine {
     pub fn open_in_memory() -> Result<Self> {
         let conn =
             Connection::open_in_memory().context(|| "opening an in-memory database".into())?;
+        conn.register_table_function::<ArrowVTab>("arrow")
+            .context(|| "registering the Arrow table function".into())?;
         let mut engine = DuckDbEngine {
             conn,
             sql_time: Duration::ZERO,
@@ -134,7 +140,7 @@ fn select_for(spec: ReadSpec) -> String {
             format!("SELECT {source_cols} FROM source WHERE updated_at {op} {from_us}")
         }
         ReadSpec::LogAfter(offset) => format!(
-            "SELECT {TARGET_COLUMNS}, (op = 'D' OR is_deleted) AS gone FROM change_log WHERE lsn > {offset}"
+            "SELECT {TARGET_COLUMNS}, (op = {OP_DELETE} OR is_deleted) AS gone FROM change_log WHERE lsn > {offset}"
         ),
     }
 }
@@ -148,13 +154,17 @@ impl Engine for DuckDbEngine {
         let only_inserts = history.op[range.clone()].iter().all(|&op| op == Op::Insert);
         let batch = change_log_batch(history, range);
 
+        // The `arrow` table function feeds the batch through DuckDB's own INSERT pipeline,
+        // measurably faster than the appender for wide batches.
+        let registration = ArrowBatchRegistration::new(batch);
         let started = Instant::now();
-        let appended = (|| {
-            let mut appender = self.conn.appender("change_log")?;
-            appender.append_record_batch(batch)?;
-            appender.flush()
-        })()
-        .context(|| format!("appending lsn {first_lsn}..={last_lsn} to the change log"));
+        let appended = self
+            .conn
+            .execute(
+                "INSERT INTO change_log SELECT * FROM arrow(?)",
+                [&registration],
+            )
+            .context(|| format!("appending lsn {first_lsn}..={last_lsn} to the change log"));
         self.sql_time += started.elapsed();
         appended?;
 
@@ -170,7 +180,7 @@ impl Engine for DuckDbEngine {
                 "BEGIN;
                  DELETE FROM source WHERE id IN (SELECT id FROM change_log WHERE {in_range});
                  INSERT INTO source SELECT {TARGET_COLUMNS}, is_deleted FROM change_log WHERE {in_range}
-                     QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1 AND op <> 'D';
+                     QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1 AND op <> {OP_DELETE};
                  COMMIT;"
             )
         };

@@ -30,6 +30,17 @@ impl LiveKeys {
         self.position.get(id as usize).is_some_and(|&p| p != ABSENT)
     }
 
+    /// A set holding `ids`, in that order (the order fixes the Zipf ranks).
+    pub fn with_keys(ids: impl IntoIterator<Item = i64>) -> Self {
+        let keys: Vec<i64> = ids.into_iter().collect();
+        let max = keys.iter().copied().max().unwrap_or(0) as usize;
+        let mut position = vec![ABSENT; max + 1];
+        for (pos, &id) in keys.iter().enumerate() {
+            position[id as usize] = pos as u32;
+        }
+        LiveKeys { keys, position }
+    }
+
     pub fn insert(&mut self, id: i64) {
         let slot = id as usize;
         if slot >= self.position.len() {
