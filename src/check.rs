@@ -44,8 +44,13 @@ pub fn load_all(files: &[PathBuf]) -> Result<Vec<LoadedScenario>> {
 }
 
 /// Runs one scenario and evaluates its expectations and, if asked, the baseline.
+/// A scenario without `[[expect]]` entries (and no baseline to compare with) has nothing to
+/// check and is not run.
 pub fn check_scenario(loaded: &LoadedScenario, options: &CheckOptions) -> Result<Vec<Outcome>> {
     let expectations = &loaded.scenario.expectations;
+    if expectations.is_empty() && options.baseline.is_none() && options.out.is_none() {
+        return Ok(Vec::new());
+    }
     let results = runner::run(loaded, &RunOptions::default())?;
     let rerun = if expectations.iter().any(|e| e.deterministic.is_some()) {
         Some(runner::run(loaded, &RunOptions::default())?)
@@ -82,6 +87,13 @@ pub fn summary(outcomes: &[Outcome], scenario_path: &Path) -> Vec<String> {
         if let Some(hint) = &o.hint {
             lines.push(format!("     {hint}"));
         }
+    }
+    if outcomes.is_empty() {
+        lines.push(format!(
+            "{}: no expectations, not run",
+            scenario_path.display()
+        ));
+        return lines;
     }
     let passed = outcomes.iter().filter(|o| o.passed).count();
     lines.push(format!(

@@ -17,6 +17,7 @@ pub mod scenario;
 pub mod sim;
 pub mod state_store;
 pub mod strategy;
+pub mod sweep;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use incrlab::report::terminal;
 use incrlab::runner::{self, RunOptions};
 use incrlab::scenario::Scenario;
-use incrlab::{check, sim, Error};
+use incrlab::{check, sim, sweep, Error};
 
 /// The scenario `incrlab` runs when given no command.
 const QUICKSTART: &str = "scenarios/quickstart.toml";
@@ -69,6 +69,30 @@ enum Command {
         /// Keep each scenario's results in DIR/<scenario name>/ (to make a baseline).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Run a scenario at every point of its [sweep] (churn × rows × seeds) and find the crossover points.
+    Sweep {
+        scenario: PathBuf,
+        /// Output directory [default: reports/<scenario name>/]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Points run in parallel, each on its own engine [default: number of cores]
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only shard i of n (a deterministic slice of the points), e.g. 2/3.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Join sweep shards (directories written by `sweep --shard`) into one sweep.
+    Merge {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the merged sweep goes.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Run a scenario and print where the time went (generation, loading, SQL, incrlab).
     Bench {
@@ -187,6 +211,44 @@ fn execute(command: Command) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Sweep {
+            scenario,
+            out,
+            jobs,
+            shard,
+            quiet,
+        } => {
+            let loaded = Scenario::load(&scenario)?;
+            let shard = shard
+                .map(|text| sweep::Shard::parse(&text))
+                .transpose()
+                .map_err(|message| Error::Argument {
+                    flag: "--shard".into(),
+                    message,
+                })?;
+            let out = out.unwrap_or_else(|| Path::new("reports").join(&loaded.scenario.name));
+            check_out_dir(&out)?;
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let total = sweep::points(&loaded.scenario).len() as u64;
+            let bar = progress_bar(total, quiet);
+            let results = sweep::run_sweep(&loaded, jobs, shard, &|| bar.inc(1))?;
+            bar.finish_and_clear();
+            results.write(&out)?;
+            if !quiet {
+                println!("{}", terminal::crossover_table(&results));
+                println!("results: {}", out.join(sweep::SWEEP_FILE).display());
+            }
+            Ok(())
+        }
+        Command::Merge { dirs, out } => {
+            check_out_dir(&out)?;
+            let merged = sweep::SweepResults::merge(&dirs)?;
+            merged.write(&out)?;
+            println!("{}", terminal::crossover_table(&merged));
+            println!("results: {}", out.join(sweep::SWEEP_FILE).display());
+            Ok(())
+        }
         Command::Bench { scenario, seed } => {
             let loaded = Scenario::load(&scenario)?;
             let results = runner::run(&loaded, &RunOptions { seed })?;
@@ -196,6 +258,21 @@ fn execute(command: Command) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// A progress bar with ETA on stderr; hidden when stderr is not a terminal or with `--quiet`.
+fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} points · {elapsed} elapsed · eta {eta}",
+        )
+        .expect("a valid template"),
+    );
+    bar
 }
 
 /// Refuses an output path that exists and is not a directory, before anything runs.

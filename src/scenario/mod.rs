@@ -42,6 +42,9 @@ pub struct Scenario {
     pub timestamps: Timestamps,
     #[serde(rename = "strategy")]
     pub strategies: Vec<StrategySpec>,
+    /// The parameter grid `incrlab sweep` runs (ignored by `run`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSpec>,
     /// What must hold after the run, checked by `incrlab check`.
     #[serde(default, rename = "expect", skip_serializing_if = "Vec::is_empty")]
     pub expectations: Vec<crate::expect::Expectation>,
@@ -344,6 +347,22 @@ impl StrategySpec {
         }
         label
     }
+}
+
+/// `[sweep]`: every combination of the listed values is one sweep point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Fractions of the table changed per interval; the scenario's insert/update/delete mix is
+    /// scaled to each total.
+    #[serde(default)]
+    pub churn: Vec<f64>,
+    /// Table sizes (initial rows).
+    #[serde(default)]
+    pub rows: Vec<u64>,
+    /// Seeds each point is run with; the spread over them is reported.
+    #[serde(default)]
+    pub seeds: Vec<u64>,
 }
 
 /// A scenario read from a file, with the file name kept for error messages.

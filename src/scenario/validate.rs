@@ -47,7 +47,36 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     validate_writers(s)?;
     validate_transactions(s)?;
     validate_strategies(s)?;
+    validate_sweep(s)?;
     validate_expectations(s)
+}
+
+fn validate_sweep(s: &Scenario) -> Result<(), Problem> {
+    let Some(sweep) = &s.sweep else { return Ok(()) };
+    for (i, &c) in sweep.churn.iter().enumerate() {
+        if !(c.is_finite() && c > 0.0 && c <= 1.0) {
+            return problem(
+                "sweep.churn",
+                format!("value {} ({c}) must be a fraction in (0, 1]", i + 1),
+            );
+        }
+    }
+    if sweep.churn.windows(2).any(|w| w[0] >= w[1]) {
+        return problem(
+            "sweep.churn",
+            "list the values in ascending order, each once",
+        );
+    }
+    if sweep.rows.windows(2).any(|w| w[0] >= w[1]) {
+        return problem(
+            "sweep.rows",
+            "list the values in ascending order, each once",
+        );
+    }
+    if sweep.rows.contains(&0) {
+        return problem("sweep.rows", "a table size must be at least 1 row");
+    }
+    Ok(())
 }
 
 fn validate_expectations(s: &Scenario) -> Result<(), Problem> {

@@ -1,0 +1,170 @@
+//! Every run of every point as one table (`runs.csv`, `runs.parquet`), for analysis in polars,
+//! pandas or DuckDB.
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::Point;
+use crate::error::{PolarsContext, Result};
+use crate::fs_atomic::write_atomic_with;
+use crate::results::RunResults;
+
+/// The runs table, one row per (point, strategy, run), in full-sweep point order.
+#[derive(Debug, Default, Clone)]
+pub struct RunsTable {
+    frame: Option<DataFrame>,
+    columns: Columns,
+}
+
+/// Rows pushed since the frame was last built.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Columns {
+    point: Vec<u32>,
+    rows: Vec<u64>,
+    churn: Vec<f64>,
+    seed: Vec<u64>,
+    label: Vec<String>,
+    strategy: Vec<String>,
+    write: Vec<String>,
+    run: Vec<u32>,
+    drain: Vec<bool>,
+    rows_read: Vec<u64>,
+    rows_scanned: Vec<u64>,
+    rows_written: Vec<u64>,
+    missing: Vec<u64>,
+    stale: Vec<u64>,
+    ghost: Vec<u64>,
+    duplicate: Vec<u64>,
+    wall_ms: Vec<f64>,
+}
+
+impl Columns {
+    fn push(&mut self, position: u32, point: Point, results: &RunResults) {
+        for s in &results.strategies {
+            for r in &s.per_run {
+                self.point.push(position);
+                self.rows.push(point.rows);
+                self.churn.push(point.churn);
+                self.seed.push(point.seed);
+                self.label.push(s.label.clone());
+                self.strategy.push(s.strategy.clone());
+                self.write.push(s.write.clone());
+                self.run.push(r.run);
+                self.drain.push(r.drain);
+                self.rows_read.push(r.rows_read);
+                self.rows_scanned.push(r.rows_scanned);
+                self.rows_written.push(r.rows_written);
+                self.missing.push(r.divergence.missing);
+                self.stale.push(r.divergence.stale);
+                self.ghost.push(r.divergence.ghost);
+                self.duplicate.push(r.divergence.duplicate);
+                self.wall_ms.push(r.wall_ms);
+            }
+        }
+    }
+
+    fn frame(&self) -> Result<DataFrame> {
+        DataFrame::new(
+            self.run.len(),
+            vec![
+                Column::new("point".into(), &self.point),
+                Column::new("rows".into(), &self.rows),
+                Column::new("churn".into(), &self.churn),
+                Column::new("seed".into(), &self.seed),
+                Column::new("label".into(), &self.label),
+                Column::new("strategy".into(), &self.strategy),
+                Column::new("write".into(), &self.write),
+                Column::new("run".into(), &self.run),
+                Column::new("drain".into(), &self.drain),
+                Column::new("rows_read".into(), &self.rows_read),
+                Column::new("rows_scanned".into(), &self.rows_scanned),
+                Column::new("rows_written".into(), &self.rows_written),
+                Column::new("missing".into(), &self.missing),
+                Column::new("stale".into(), &self.stale),
+                Column::new("ghost".into(), &self.ghost),
+                Column::new("duplicate".into(), &self.duplicate),
+                Column::new("wall_ms".into(), &self.wall_ms),
+            ],
+        )
+        .context(|| "building the runs table".to_string())
+    }
+}
+
+impl RunsTable {
+    /// Adds every run of one point; `position` is the point's place in the full sweep.
+    pub fn push(&mut self, position: u32, point: Point, results: &RunResults) {
+        self.columns.push(position, point, results);
+    }
+
+    /// The table as a DataFrame.
+    pub fn frame(&self) -> Result<DataFrame> {
+        let pushed = self.columns.frame()?;
+        match &self.frame {
+            Some(stored) if pushed.height() == 0 => Ok(stored.clone()),
+            Some(stored) => stored
+                .vstack(&pushed)
+                .context(|| "joining runs tables".to_string()),
+            None => Ok(pushed),
+        }
+    }
+
+    pub fn height(&self) -> usize {
+        self.frame.as_ref().map_or(0, |f| f.height()) + self.columns.run.len()
+    }
+
+    /// Reads `runs.parquet` from a sweep directory.
+    pub fn read(dir: &Path) -> Result<RunsTable> {
+        let path = dir.join("runs.parquet");
+        let file = std::fs::File::open(&path)
+            .map_err(|e| crate::error::Error::io("cannot read runs", &path, e))?;
+        let frame = ParquetReader::new(file)
+            .finish()
+            .context(|| format!("reading {}", path.display()))?;
+        Ok(RunsTable {
+            frame: Some(frame),
+            columns: Columns::default(),
+        })
+    }
+
+    /// Appends another table's rows.
+    pub fn append(&mut self, other: RunsTable) -> Result<()> {
+        let joined = self
+            .frame()?
+            .vstack(&other.frame()?)
+            .context(|| "joining runs tables".to_string())?;
+        self.frame = Some(joined);
+        self.columns = Columns::default();
+        Ok(())
+    }
+
+    /// Orders rows by point position, keeping each point's own order (strategy, run).
+    pub fn sort_by_point(&mut self) -> Result<()> {
+        let sorted = self
+            .frame()?
+            .sort(
+                ["point"],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .context(|| "sorting the runs table".to_string())?;
+        self.frame = Some(sorted);
+        self.columns = Columns::default();
+        Ok(())
+    }
+}
+
+/// Writes `runs.csv` and `runs.parquet` into `dir`, each atomically.
+pub fn write_runs_csv(table: &RunsTable, dir: &Path) -> Result<()> {
+    let mut frame = table.frame()?;
+    write_atomic_with(&dir.join("runs.csv"), |file| {
+        CsvWriter::new(file)
+            .finish(&mut frame)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    })?;
+    write_atomic_with(&dir.join("runs.parquet"), |file| {
+        ParquetWriter::new(file)
+            .finish(&mut frame)
+            .map(|_| ())
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    })
+}
