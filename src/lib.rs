@@ -9,6 +9,7 @@ pub mod check;
 pub mod engine;
 pub mod error;
 pub mod expect;
+pub mod frame_files;
 pub mod fs_atomic;
 pub mod report;
 pub mod results;

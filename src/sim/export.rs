@@ -6,7 +6,7 @@ use polars::prelude::*;
 
 use super::history::History;
 use crate::error::{PolarsContext, Result};
-use crate::fs_atomic::write_atomic_with;
+use crate::frame_files::write_parquet;
 
 /// The history as a DataFrame, one row per committed change, in lsn order.
 pub fn history_frame(h: &History) -> Result<DataFrame> {
@@ -33,11 +33,5 @@ pub fn history_frame(h: &History) -> Result<DataFrame> {
 
 /// Writes the history to a Parquet file atomically.
 pub fn write_history_parquet(h: &History, path: &Path) -> Result<()> {
-    let mut frame = history_frame(h)?;
-    write_atomic_with(path, |file| {
-        ParquetWriter::new(file)
-            .finish(&mut frame)
-            .map(|_| ())
-            .map_err(|e| std::io::Error::other(e.to_string()))
-    })
+    write_parquet(&mut history_frame(h)?, path)
 }

@@ -7,7 +7,7 @@ use polars::prelude::*;
 
 use super::Point;
 use crate::error::{PolarsContext, Result};
-use crate::fs_atomic::write_atomic_with;
+use crate::frame_files::{write_csv, write_parquet};
 use crate::results::RunResults;
 
 /// The runs table, one row per (point, strategy, run), in full-sweep point order.
@@ -109,10 +109,6 @@ impl RunsTable {
         }
     }
 
-    pub fn height(&self) -> usize {
-        self.frame.as_ref().map_or(0, |f| f.height()) + self.columns.run.len()
-    }
-
     /// Reads `runs.parquet` from a sweep directory.
     pub fn read(dir: &Path) -> Result<RunsTable> {
         let path = dir.join("runs.parquet");
@@ -156,15 +152,6 @@ impl RunsTable {
 /// Writes `runs.csv` and `runs.parquet` into `dir`, each atomically.
 pub fn write_runs_csv(table: &RunsTable, dir: &Path) -> Result<()> {
     let mut frame = table.frame()?;
-    write_atomic_with(&dir.join("runs.csv"), |file| {
-        CsvWriter::new(file)
-            .finish(&mut frame)
-            .map_err(|e| std::io::Error::other(e.to_string()))
-    })?;
-    write_atomic_with(&dir.join("runs.parquet"), |file| {
-        ParquetWriter::new(file)
-            .finish(&mut frame)
-            .map(|_| ())
-            .map_err(|e| std::io::Error::other(e.to_string()))
-    })
+    write_csv(&mut frame, &dir.join("runs.csv"))?;
+    write_parquet(&mut frame, &dir.join("runs.parquet"))
 }
