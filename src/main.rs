@@ -237,6 +237,9 @@ fn execute(command: Command) -> Result<(), Error> {
             results.write(&out)?;
             if !quiet {
                 println!("{}", terminal::crossover_table(&results));
+                for line in terminal::recommendation_lines(&results) {
+                    println!("{line}");
+                }
                 println!("results: {}", out.join(sweep::SWEEP_FILE).display());
             }
             Ok(())
@@ -246,6 +249,9 @@ fn execute(command: Command) -> Result<(), Error> {
             let merged = sweep::SweepResults::merge(&dirs)?;
             merged.write(&out)?;
             println!("{}", terminal::crossover_table(&merged));
+            for line in terminal::recommendation_lines(&merged) {
+                println!("{line}");
+            }
             println!("results: {}", out.join(sweep::SWEEP_FILE).display());
             Ok(())
         }

@@ -68,7 +68,8 @@ fn every_combination_of_churn_and_seed_is_a_point() {
         sweep::Point {
             rows: 2_000,
             churn: 0.001,
-            seed: 1
+            seed: 1,
+            lag_us: None,
         }
     );
     assert_eq!(
@@ -76,7 +77,8 @@ fn every_combination_of_churn_and_seed_is_a_point() {
         sweep::Point {
             rows: 2_000,
             churn: 0.1,
-            seed: 2
+            seed: 2,
+            lag_us: None,
         }
     );
 }
@@ -90,6 +92,7 @@ fn a_point_scales_the_churn_mix_to_its_total() {
             rows: 5_000,
             churn: 0.1,
             seed: 9,
+            lag_us: None,
         },
     );
     assert_eq!(at.table.rows, 5_000);
@@ -178,4 +181,46 @@ fn a_bad_shard_is_bad_input() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(!dir.path().join("x").exists());
+}
+
+#[test]
+fn a_lag_sweep_recommends_the_smallest_lag_without_loss() {
+    // One writer's clock runs 5 s ahead and commits take up to 500 ms: 5.5 s of lag is needed.
+    let loaded = common::from_toml(
+        r#"
+name = "lag_case"
+seed = 3
+[table]
+rows = 2_000
+[schedule]
+runs = 8
+interval = "30s"
+[churn]
+inserts = 60
+updates = 60
+[writers]
+count = 3
+offsets = ["0s", "0s", "5s"]
+[transactions]
+commit_delay = { dist = "uniform", low = "0ms", high = "500ms" }
+[sweep]
+lag = ["0s", "1s", "6s", "8s"]
+seeds = [1, 2]
+[[strategy]]
+kind = "full"
+[[strategy]]
+kind = "updated_at"
+"#,
+    );
+    let results = sweep::run_sweep(&loaded, 2, None, &|| {}).unwrap();
+    assert_eq!(results.recommendations.len(), 1);
+    let r = &results.recommendations[0];
+    assert_eq!(r.label, "updated_at>");
+    let losses: Vec<u64> = r.loss_curve.iter().map(|l| l.permanent_total).collect();
+    assert!(
+        losses[0] > 0 && losses[1] > 0,
+        "too small a lag loses rows: {losses:?}"
+    );
+    assert_eq!(&losses[2..], &[0, 0]);
+    assert_eq!(r.recommended_lag_us, Some(6_000_000));
 }

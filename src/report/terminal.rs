@@ -110,3 +110,30 @@ pub fn crossover_table(results: &crate::sweep::SweepResults) -> Table {
     }
     table
 }
+
+/// Lines stating the recommended lag of each `updated_at` strategy in a lag sweep.
+pub fn recommendation_lines(results: &crate::sweep::SweepResults) -> Vec<String> {
+    results
+        .recommendations
+        .iter()
+        .map(|r| {
+            let lag = |us: i64| crate::scenario::Micros(us).to_string();
+            let curve: Vec<String> = r
+                .loss_curve
+                .iter()
+                .map(|l| format!("{} → {}", lag(l.lag_us), l.permanent_total))
+                .collect();
+            let verdict = match r.recommended_lag_us {
+                Some(us) => format!("recommended lag {}", lag(us)),
+                None => "no swept lag is safe".to_string(),
+            };
+            format!(
+                "{} at {} rows, churn {:.3}%: {verdict} (permanent loss per lag: {})",
+                r.label,
+                r.rows,
+                r.churn * 100.0,
+                curve.join(", ")
+            )
+        })
+        .collect()
+}

@@ -363,6 +363,10 @@ pub struct SweepSpec {
     /// Seeds each point is run with; the spread over them is reported.
     #[serde(default)]
     pub seeds: Vec<u64>,
+    /// Lags given to every `updated_at` strategy; the smallest lag without permanent loss is
+    /// recommended.
+    #[serde(default)]
+    pub lag: Vec<Micros>,
 }
 
 /// A scenario read from a file, with the file name kept for error messages.

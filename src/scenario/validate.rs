@@ -73,6 +73,20 @@ fn validate_sweep(s: &Scenario) -> Result<(), Problem> {
             "list the values in ascending order, each once",
         );
     }
+    if sweep.lag.windows(2).any(|w| w[0] >= w[1]) || sweep.lag.iter().any(|l| l.0 < 0) {
+        return problem("sweep.lag", "list lags ≥ 0 in ascending order, each once");
+    }
+    if !sweep.lag.is_empty()
+        && !s
+            .strategies
+            .iter()
+            .any(|st| st.kind == StrategyKind::UpdatedAt)
+    {
+        return problem(
+            "sweep.lag",
+            "lags apply to updated_at strategies, and this scenario has none",
+        );
+    }
     if sweep.rows.contains(&0) {
         return problem("sweep.rows", "a table size must be at least 1 row");
     }

@@ -30,6 +30,9 @@ pub struct Point {
     pub rows: u64,
     pub churn: f64,
     pub seed: u64,
+    /// The lag every `updated_at` strategy runs with here (`None`: as the scenario says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_us: Option<i64>,
 }
 
 /// What one strategy measured at one point.
@@ -65,6 +68,9 @@ pub struct Crossover {
     pub axis: String,
     pub measure: String,
     pub rows: u64,
+    /// The lag of the `updated_at` strategies in these points, when the sweep varies it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_us: Option<i64>,
     pub value: Option<f64>,
     pub low: Option<f64>,
     pub high: Option<f64>,
@@ -73,6 +79,9 @@ pub struct Crossover {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SweepResults {
     pub scenario: String,
+    /// From a lag sweep: the smallest safe lag per `updated_at` strategy, with its loss curve.
+    #[serde(default)]
+    pub recommendations: Vec<LagRecommendation>,
     /// Points that ran (all of them, or this shard's slice).
     pub shard: Option<Shard>,
     pub points: Vec<PointResult>,
@@ -81,6 +90,76 @@ pub struct SweepResults {
     /// Every run of every point; written as runs.csv / runs.parquet, not into sweep.json.
     #[serde(skip)]
     pub runs: RunsTable,
+}
+
+/// The smallest lag at which an `updated_at` strategy loses nothing, for one table size and
+/// churn, over every seed swept; `None` when every lag swept loses rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LagRecommendation {
+    pub label: String,
+    pub strategy: String,
+    pub rows: u64,
+    pub churn: f64,
+    pub recommended_lag_us: Option<i64>,
+    /// Permanent divergence summed over the seeds, per lag in ascending order.
+    pub loss_curve: Vec<LagLoss>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LagLoss {
+    pub lag_us: i64,
+    pub permanent_total: u64,
+}
+
+/// Lag recommendations for every (rows, churn) of a lag sweep; empty without one.
+pub fn recommendations(points: &[PointResult]) -> Vec<LagRecommendation> {
+    let mut out = Vec::new();
+    let mut groups: Vec<(u64, f64)> = Vec::new();
+    for p in points.iter().filter(|p| p.point.lag_us.is_some()) {
+        if !groups.contains(&(p.point.rows, p.point.churn)) {
+            groups.push((p.point.rows, p.point.churn));
+        }
+    }
+    for (rows, churn) in groups {
+        let here: Vec<&PointResult> = points
+            .iter()
+            .filter(|p| p.point.rows == rows && p.point.churn == churn && p.point.lag_us.is_some())
+            .collect();
+        let mut lags: Vec<i64> = here.iter().filter_map(|p| p.point.lag_us).collect();
+        lags.sort_unstable();
+        lags.dedup();
+        let Some(first) = here.first() else { continue };
+        for s in first
+            .strategies
+            .iter()
+            .filter(|s| s.strategy == StrategyKind::UpdatedAt.name())
+        {
+            let loss_curve: Vec<LagLoss> = lags
+                .iter()
+                .map(|&lag_us| LagLoss {
+                    lag_us,
+                    permanent_total: here
+                        .iter()
+                        .filter(|p| p.point.lag_us == Some(lag_us))
+                        .filter_map(|p| p.strategies.iter().find(|x| x.label == s.label))
+                        .map(|x| x.permanent_total)
+                        .sum(),
+                })
+                .collect();
+            out.push(LagRecommendation {
+                label: s.label.clone(),
+                strategy: s.strategy.clone(),
+                rows,
+                churn,
+                recommended_lag_us: loss_curve
+                    .iter()
+                    .find(|l| l.permanent_total == 0)
+                    .map(|l| l.lag_us),
+                loss_curve,
+            });
+        }
+    }
+    out
 }
 
 /// A deterministic slice of the points: shard `index` of `count` (1-based) takes every point
@@ -115,7 +194,7 @@ impl Shard {
     }
 }
 
-/// Every point of the scenario's `[sweep]`, in a fixed order (rows, churn, seed).
+/// Every point of the scenario's `[sweep]`, in a fixed order (rows, churn, lag, seed).
 pub fn points(scenario: &Scenario) -> Vec<Point> {
     let sweep = scenario
         .sweep
@@ -124,7 +203,13 @@ pub fn points(scenario: &Scenario) -> Vec<Point> {
             churn: Vec::new(),
             rows: Vec::new(),
             seeds: Vec::new(),
+            lag: Vec::new(),
         });
+    let lags: Vec<Option<i64>> = if sweep.lag.is_empty() {
+        vec![None]
+    } else {
+        sweep.lag.iter().map(|l| Some(l.0)).collect()
+    };
     let rows = if sweep.rows.is_empty() {
         vec![scenario.table.rows]
     } else {
@@ -143,12 +228,15 @@ pub fn points(scenario: &Scenario) -> Vec<Point> {
     let mut out = Vec::new();
     for &r in &rows {
         for &c in &churn {
-            for &seed in &seeds {
-                out.push(Point {
-                    rows: r,
-                    churn: c,
-                    seed,
-                });
+            for &lag_us in &lags {
+                for &seed in &seeds {
+                    out.push(Point {
+                        rows: r,
+                        churn: c,
+                        seed,
+                        lag_us,
+                    });
+                }
             }
         }
     }
@@ -191,6 +279,18 @@ pub fn scenario_at(base: &Scenario, point: Point) -> Scenario {
     s.churn.deletes = Amount::Fraction(del * point.churn);
     s.seed = point.seed;
     s.sweep = None;
+    if let Some(lag_us) = point.lag_us {
+        for spec in s
+            .strategies
+            .iter_mut()
+            .filter(|spec| spec.kind == StrategyKind::UpdatedAt)
+        {
+            // Keep the label of the scenario's entry, so one strategy has one name across
+            // the lag axis.
+            spec.label = Some(spec.label());
+            spec.lag = Some(crate::scenario::Micros(lag_us));
+        }
+    }
     s
 }
 
@@ -246,6 +346,7 @@ pub fn run_sweep(
     let crossovers = crossovers(&point_results);
     Ok(SweepResults {
         scenario: loaded.scenario.name.clone(),
+        recommendations: recommendations(&point_results),
         shard,
         points: point_results,
         crossovers,
@@ -273,10 +374,17 @@ fn summarise(s: &crate::results::StrategyResult) -> PointStrategy {
 /// Per table size and incremental strategy, the churn where its run time meets `full`'s.
 pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
     let mut out = Vec::new();
-    let mut sizes: Vec<u64> = points.iter().map(|p| p.point.rows).collect();
-    sizes.dedup();
-    for rows in sizes {
-        let at_size: Vec<&PointResult> = points.iter().filter(|p| p.point.rows == rows).collect();
+    let mut groups: Vec<(u64, Option<i64>)> = Vec::new();
+    for p in points {
+        if !groups.contains(&(p.point.rows, p.point.lag_us)) {
+            groups.push((p.point.rows, p.point.lag_us));
+        }
+    }
+    for (rows, lag_us) in groups {
+        let at_size: Vec<&PointResult> = points
+            .iter()
+            .filter(|p| p.point.rows == rows && p.point.lag_us == lag_us)
+            .collect();
         let mut churns: Vec<f64> = at_size.iter().map(|p| p.point.churn).collect();
         churns.dedup();
         let mut seeds: Vec<u64> = at_size.iter().map(|p| p.point.seed).collect();
@@ -334,6 +442,7 @@ pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
                 axis: "churn".into(),
                 measure: "time".into(),
                 rows,
+                lag_us,
                 value,
                 low,
                 high,
@@ -401,6 +510,7 @@ impl SweepResults {
         let crossovers = crossovers(&all);
         Ok(SweepResults {
             scenario: first.scenario,
+            recommendations: recommendations(&all),
             shard: None,
             points: all,
             crossovers,

@@ -24,6 +24,7 @@ struct Columns {
     rows: Vec<u64>,
     churn: Vec<f64>,
     seed: Vec<u64>,
+    lag_us: Vec<Option<i64>>,
     label: Vec<String>,
     strategy: Vec<String>,
     write: Vec<String>,
@@ -47,6 +48,7 @@ impl Columns {
                 self.rows.push(point.rows);
                 self.churn.push(point.churn);
                 self.seed.push(point.seed);
+                self.lag_us.push(point.lag_us);
                 self.label.push(s.label.clone());
                 self.strategy.push(s.strategy.clone());
                 self.write.push(s.write.clone());
@@ -72,6 +74,7 @@ impl Columns {
                 Column::new("rows".into(), &self.rows),
                 Column::new("churn".into(), &self.churn),
                 Column::new("seed".into(), &self.seed),
+                Column::new("lag_us".into(), &self.lag_us),
                 Column::new("label".into(), &self.label),
                 Column::new("strategy".into(), &self.strategy),
                 Column::new("write".into(), &self.write),
