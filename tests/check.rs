@@ -43,6 +43,8 @@ fn expectation(strategy: &str) -> Expectation {
         rows_scanned: None,
         rows_written: None,
         deterministic: None,
+        crossover_churn: None,
+        recommended_lag_at_most: None,
     }
 }
 
@@ -375,4 +377,114 @@ fn baseline_passes_on_identical_results_and_fails_on_a_worsened_counter() {
         Some(0),
         "150% tolerance absorbs a doubling"
     );
+}
+
+// ---- expectations on sweep results ----
+
+const LAG_SWEEP: &str = r#"
+name = "lag_expect"
+seed = 3
+[table]
+rows = 2_000
+[schedule]
+runs = 8
+interval = "30s"
+[churn]
+inserts = 60
+updates = 60
+[writers]
+count = 3
+offsets = ["0s", "0s", "5s"]
+[transactions]
+commit_delay = { dist = "uniform", low = "0ms", high = "500ms" }
+[sweep]
+lag = ["0s", "6s"]
+seeds = [1]
+[[strategy]]
+kind = "full"
+[[strategy]]
+kind = "updated_at"
+"#;
+
+fn lag_sweep() -> incrlab::sweep::SweepResults {
+    incrlab::sweep::run_sweep(&common::from_toml(LAG_SWEEP), 2, None, &|| {}).unwrap()
+}
+
+#[test]
+fn recommended_lag_expectations_pass_and_fail() {
+    let sweep = lag_sweep();
+    let at_most = |text: &str| Expectation {
+        recommended_lag_at_most: Some(incrlab::scenario::Micros::parse(text).unwrap()),
+        ..expectation("updated_at>")
+    };
+    let passed = |e: Expectation| {
+        incrlab::expect::evaluate_sweep(&[e], &sweep)
+            .iter()
+            .map(|o| o.passed)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(passed(at_most("10s")), [true]);
+    assert_eq!(passed(at_most("5s")), [false], "the recommendation is 6 s");
+}
+
+#[test]
+fn crossover_expectations_pass_and_fail() {
+    let mut sweep = lag_sweep();
+    let range = incrlab::expect::FractionRange {
+        at_least: Some(0.01),
+        at_most: Some(0.1),
+    };
+    let e = Expectation {
+        crossover_churn: Some(range),
+        ..expectation("updated_at>")
+    };
+    // Measured: a 2,000-row table is too small for incremental to pay anywhere.
+    let outcomes = incrlab::expect::evaluate_sweep(std::slice::from_ref(&e), &sweep);
+    assert!(!outcomes.is_empty() && outcomes.iter().all(|o| !o.passed));
+    assert!(outcomes[0].actual.starts_with("no crossover"));
+    // The same expectation against crossings inside and outside the range.
+    for c in &mut sweep.crossovers {
+        c.value = Some(0.05);
+    }
+    assert!(
+        incrlab::expect::evaluate_sweep(std::slice::from_ref(&e), &sweep)
+            .iter()
+            .all(|o| o.passed)
+    );
+    for c in &mut sweep.crossovers {
+        c.value = Some(0.5);
+    }
+    assert!(incrlab::expect::evaluate_sweep(&[e], &sweep)
+        .iter()
+        .all(|o| !o.passed));
+}
+
+#[test]
+fn a_sweep_expectation_without_a_sweep_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scenario(
+        dir.path(),
+        "bad.toml",
+        "[[expect]]\nstrategy = \"cdc\"\ncrossover_churn = { at_most = 0.1 }\n",
+    );
+    let out = check(dir.path(), &["bad.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("need a [sweep] section"));
+}
+
+#[test]
+fn check_runs_the_sweep_for_a_lag_expectation() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{LAG_SWEEP}\n[[expect]]\nstrategy = \"updated_at>\"\nrecommended_lag_at_most = \"6s\"\n"
+    );
+    std::fs::write(dir.path().join("lag.toml"), text).unwrap();
+    let out = check(dir.path(), &["lag.toml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 of 1 expectations hold"));
 }

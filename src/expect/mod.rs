@@ -40,6 +40,40 @@ pub struct Expectation {
     /// The whole run, repeated with the same seed, gives the same history and results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deterministic: Option<bool>,
+    /// From the scenario's `[sweep]`: the churn (a fraction) at which the strategy's run time
+    /// meets full reprocessing's must lie in this range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossover_churn: Option<FractionRange>,
+    /// From a lag sweep: the recommended lag must be at most this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommended_lag_at_most: Option<crate::scenario::Micros>,
+}
+
+/// `{ at_least = 0.01, at_most = 0.2 }`: a closed range of fractions (either end optional).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FractionRange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_most: Option<f64>,
+}
+
+impl FractionRange {
+    pub fn holds(&self, x: f64) -> bool {
+        self.at_least.is_none_or(|lo| x >= lo) && self.at_most.is_none_or(|hi| x <= hi)
+    }
+}
+
+impl std::fmt::Display for FractionRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.at_least, self.at_most) {
+            (Some(lo), Some(hi)) => write!(f, "between {lo} and {hi}"),
+            (Some(lo), None) => write!(f, "≥ {lo}"),
+            (None, Some(hi)) => write!(f, "≤ {hi}"),
+            (None, None) => write!(f, "anywhere in the swept range"),
+        }
+    }
 }
 
 pub const ALL: &str = "all";
@@ -54,6 +88,12 @@ impl Expectation {
             && self.rows_scanned.is_none()
             && self.rows_written.is_none()
             && self.deterministic.is_none()
+            && !self.needs_sweep()
+    }
+
+    /// Whether checking this expectation needs the scenario's sweep to run.
+    pub fn needs_sweep(&self) -> bool {
+        self.crossover_churn.is_some() || self.recommended_lag_at_most.is_some()
     }
 }
 
@@ -76,6 +116,62 @@ impl Outcome {
     pub fn name(&self) -> String {
         format!("{}: {} {}", self.strategy, self.key, self.expected)
     }
+}
+
+/// Evaluates the sweep expectations (crossover, recommended lag) against a sweep's results.
+/// A strategy with several crossovers (several table sizes or lags) must satisfy each.
+pub fn evaluate_sweep(
+    expectations: &[Expectation],
+    sweep: &crate::sweep::SweepResults,
+) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    let outcome =
+        |strategy: &str, key: &str, expected: String, actual: String, passed: bool| Outcome {
+            scenario: sweep.scenario.clone(),
+            strategy: strategy.to_string(),
+            key: key.to_string(),
+            expected,
+            actual,
+            passed,
+            hint: None,
+        };
+    for e in expectations {
+        let applies = |label: &str| e.strategy == ALL || e.strategy == label;
+        if let Some(range) = e.crossover_churn {
+            for c in sweep.crossovers.iter().filter(|c| applies(&c.label)) {
+                let (actual, passed) = match c.value {
+                    Some(v) => (format!("{v:.5} at {} rows", c.rows), range.holds(v)),
+                    None => (
+                        format!("no crossover in the swept range at {} rows", c.rows),
+                        false,
+                    ),
+                };
+                out.push(outcome(
+                    &c.label,
+                    "crossover_churn",
+                    range.to_string(),
+                    actual,
+                    passed,
+                ));
+            }
+        }
+        if let Some(limit) = e.recommended_lag_at_most {
+            for r in sweep.recommendations.iter().filter(|r| applies(&r.label)) {
+                let (actual, passed) = match r.recommended_lag_us {
+                    Some(us) => (crate::scenario::Micros(us).to_string(), us <= limit.0),
+                    None => ("no swept lag is safe".to_string(), false),
+                };
+                out.push(outcome(
+                    &r.label,
+                    "recommended_lag",
+                    format!("≤ {limit}"),
+                    actual,
+                    passed,
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Evaluates every expectation against `results`. `rerun` is a second run with the same seed,

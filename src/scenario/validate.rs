@@ -107,8 +107,22 @@ fn validate_expectations(s: &Scenario) -> Result<(), Problem> {
                 ),
             );
         }
+        if e.needs_sweep() && s.sweep.is_none() {
+            return problem(
+                at("strategy"),
+                "crossover and lag expectations need a [sweep] section",
+            );
+        }
+        if e.recommended_lag_at_most.is_some()
+            && s.sweep.as_ref().is_some_and(|sw| sw.lag.is_empty())
+        {
+            return problem(
+                at("recommended_lag_at_most"),
+                "a recommended lag needs `lag` values in [sweep]",
+            );
+        }
         if e.is_empty() {
-            return problem(at("strategy"), "this expectation states nothing: add missing, stale, ghost, duplicate, rows_scanned, rows_written or deterministic");
+            return problem(at("strategy"), "this expectation states nothing: add missing, stale, ghost, duplicate, rows_scanned, rows_written, deterministic, crossover_churn or recommended_lag_at_most");
         }
     }
     Ok(())
