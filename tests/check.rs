@@ -381,33 +381,12 @@ fn baseline_passes_on_identical_results_and_fails_on_a_worsened_counter() {
 
 // ---- expectations on sweep results ----
 
-const LAG_SWEEP: &str = r#"
-name = "lag_expect"
-seed = 3
-[table]
-rows = 2_000
-[schedule]
-runs = 8
-interval = "30s"
-[churn]
-inserts = 60
-updates = 60
-[writers]
-count = 3
-offsets = ["0s", "0s", "5s"]
-[transactions]
-commit_delay = { dist = "uniform", low = "0ms", high = "500ms" }
-[sweep]
-lag = ["0s", "6s"]
-seeds = [1]
-[[strategy]]
-kind = "full"
-[[strategy]]
-kind = "updated_at"
-"#;
+fn lag_sweep_text() -> String {
+    common::lag_sweep_scenario(r#"["0s", "6s"]"#, "[1]")
+}
 
 fn lag_sweep() -> incrlab::sweep::SweepResults {
-    incrlab::sweep::run_sweep(&common::from_toml(LAG_SWEEP), 2, None, &|| {}).unwrap()
+    incrlab::sweep::run_sweep(&common::from_toml(&lag_sweep_text()), 2, None, &|| {}).unwrap()
 }
 
 #[test]
@@ -476,7 +455,8 @@ fn a_sweep_expectation_without_a_sweep_is_bad_input() {
 fn check_runs_the_sweep_for_a_lag_expectation() {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
-        "{LAG_SWEEP}\n[[expect]]\nstrategy = \"updated_at>\"\nrecommended_lag_at_most = \"6s\"\n"
+        "{}\n[[expect]]\nstrategy = \"updated_at>\"\nrecommended_lag_at_most = \"6s\"\n",
+        lag_sweep_text()
     );
     std::fs::write(dir.path().join("lag.toml"), text).unwrap();
     let out = check(dir.path(), &["lag.toml"]);

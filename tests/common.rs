@@ -34,3 +34,34 @@ pub fn strategy<'a>(results: &'a RunResults, label: &str) -> &'a incrlab::result
         .find(|s| s.label == label)
         .unwrap_or_else(|| panic!("no strategy labelled {label}"))
 }
+
+/// A lag sweep where one writer's clock runs 5 s ahead and commits take up to 500 ms, so
+/// `updated_at` needs 5.5 s of lag: `lags` and `seeds` are TOML arrays.
+pub fn lag_sweep_scenario(lags: &str, seeds: &str) -> String {
+    format!(
+        r#"
+name = "lag_case"
+seed = 3
+[table]
+rows = 2_000
+[schedule]
+runs = 8
+interval = "30s"
+[churn]
+inserts = 60
+updates = 60
+[writers]
+count = 3
+offsets = ["0s", "0s", "5s"]
+[transactions]
+commit_delay = {{ dist = "uniform", low = "0ms", high = "500ms" }}
+[sweep]
+lag = {lags}
+seeds = {seeds}
+[[strategy]]
+kind = "full"
+[[strategy]]
+kind = "updated_at"
+"#
+    )
+}

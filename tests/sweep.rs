@@ -185,33 +185,10 @@ fn a_bad_shard_is_bad_input() {
 
 #[test]
 fn a_lag_sweep_recommends_the_smallest_lag_without_loss() {
-    // One writer's clock runs 5 s ahead and commits take up to 500 ms: 5.5 s of lag is needed.
-    let loaded = common::from_toml(
-        r#"
-name = "lag_case"
-seed = 3
-[table]
-rows = 2_000
-[schedule]
-runs = 8
-interval = "30s"
-[churn]
-inserts = 60
-updates = 60
-[writers]
-count = 3
-offsets = ["0s", "0s", "5s"]
-[transactions]
-commit_delay = { dist = "uniform", low = "0ms", high = "500ms" }
-[sweep]
-lag = ["0s", "1s", "6s", "8s"]
-seeds = [1, 2]
-[[strategy]]
-kind = "full"
-[[strategy]]
-kind = "updated_at"
-"#,
-    );
+    let loaded = common::from_toml(&common::lag_sweep_scenario(
+        r#"["0s", "1s", "6s", "8s"]"#,
+        "[1, 2]",
+    ));
     let results = sweep::run_sweep(&loaded, 2, None, &|| {}).unwrap();
     assert_eq!(results.recommendations.len(), 1);
     let r = &results.recommendations[0];

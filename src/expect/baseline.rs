@@ -11,16 +11,16 @@ pub fn compare_with_baseline(
     tolerance: f64,
 ) -> Vec<Outcome> {
     let mut out = Vec::new();
-    let outcome =
-        |strategy: &str, key: &str, expected: String, actual: String, passed: bool| Outcome {
-            scenario: results.scenario.clone(),
-            strategy: strategy.to_string(),
-            key: format!("baseline {key}"),
+    let outcome = |strategy: &str, key: &str, expected: String, actual: String, passed: bool| {
+        Outcome::judged(
+            &results.scenario,
+            strategy,
+            &format!("baseline {key}"),
             expected,
             actual,
             passed,
-            hint: None,
-        };
+        )
+    };
     if results.history_digest != baseline.history_digest {
         out.push(outcome(
             "all",

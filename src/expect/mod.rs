@@ -113,6 +113,26 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An outcome without a hint.
+    pub fn judged(
+        scenario: &str,
+        strategy: &str,
+        key: &str,
+        expected: String,
+        actual: String,
+        passed: bool,
+    ) -> Self {
+        Outcome {
+            scenario: scenario.to_string(),
+            strategy: strategy.to_string(),
+            key: key.to_string(),
+            expected,
+            actual,
+            passed,
+            hint: None,
+        }
+    }
+
     pub fn name(&self) -> String {
         format!("{}: {} {}", self.strategy, self.key, self.expected)
     }
@@ -125,16 +145,9 @@ pub fn evaluate_sweep(
     sweep: &crate::sweep::SweepResults,
 ) -> Vec<Outcome> {
     let mut out = Vec::new();
-    let outcome =
-        |strategy: &str, key: &str, expected: String, actual: String, passed: bool| Outcome {
-            scenario: sweep.scenario.clone(),
-            strategy: strategy.to_string(),
-            key: key.to_string(),
-            expected,
-            actual,
-            passed,
-            hint: None,
-        };
+    let outcome = |strategy: &str, key: &str, expected: String, actual: String, passed: bool| {
+        Outcome::judged(&sweep.scenario, strategy, key, expected, actual, passed)
+    };
     for e in expectations {
         let applies = |label: &str| e.strategy == ALL || e.strategy == label;
         if let Some(range) = e.crossover_churn {
