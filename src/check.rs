@@ -59,8 +59,7 @@ pub fn check_scenario(loaded: &LoadedScenario, options: &CheckOptions) -> Result
     };
     let mut outcomes = evaluate(expectations, &results, rerun.as_ref());
     if expectations.iter().any(|e| e.needs_sweep()) {
-        let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let sweep = crate::sweep::run_sweep(loaded, jobs, None, &|| {})?;
+        let sweep = crate::sweep::run_sweep(loaded, crate::sweep::default_jobs(), None, &|| {})?;
         outcomes.extend(crate::expect::evaluate_sweep(expectations, &sweep));
     }
     if let Some(dir) = &options.baseline {

@@ -228,19 +228,15 @@ fn execute(command: Command) -> Result<(), Error> {
                 })?;
             let out = out.unwrap_or_else(|| Path::new("reports").join(&loaded.scenario.name));
             check_out_dir(&out)?;
-            let jobs =
-                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let total = sweep::points(&loaded.scenario).len() as u64;
+            let jobs = jobs.unwrap_or_else(sweep::default_jobs);
+            // The bar counts the points this shard runs, not the whole sweep's.
+            let total = sweep::shard_points(&loaded.scenario, shard).len() as u64;
             let bar = progress_bar(total, quiet);
             let results = sweep::run_sweep(&loaded, jobs, shard, &|| bar.inc(1))?;
             bar.finish_and_clear();
             results.write(&out)?;
             if !quiet {
-                println!("{}", terminal::crossover_table(&results));
-                for line in terminal::recommendation_lines(&results) {
-                    println!("{line}");
-                }
-                println!("results: {}", out.join(sweep::SWEEP_FILE).display());
+                print_sweep(&results, &out);
             }
             Ok(())
         }
@@ -248,11 +244,7 @@ fn execute(command: Command) -> Result<(), Error> {
             check_out_dir(&out)?;
             let merged = sweep::SweepResults::merge(&dirs)?;
             merged.write(&out)?;
-            println!("{}", terminal::crossover_table(&merged));
-            for line in terminal::recommendation_lines(&merged) {
-                println!("{line}");
-            }
-            println!("results: {}", out.join(sweep::SWEEP_FILE).display());
+            print_sweep(&merged, &out);
             Ok(())
         }
         Command::Bench { scenario, seed } => {
@@ -264,6 +256,15 @@ fn execute(command: Command) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// The crossover table, the lag recommendations and where the results went.
+fn print_sweep(results: &sweep::SweepResults, out: &Path) {
+    println!("{}", terminal::crossover_table(results));
+    for line in terminal::recommendation_lines(results) {
+        println!("{line}");
+    }
+    println!("results: {}", out.join(sweep::SWEEP_FILE).display());
 }
 
 /// A progress bar with ETA on stderr; hidden when stderr is not a terminal or with `--quiet`.

@@ -293,17 +293,14 @@ impl Engine for DuckDbEngine {
             )?,
         };
         self.pending.remove(&target);
-        let rows_read = match pending {
-            Pending::Lazy { .. } => rows_written,
-            Pending::Materialized { .. } => 0,
-        };
-        let scanned_by_write = match pending {
-            Pending::Lazy { .. } => rows_scanned,
-            Pending::Materialized { .. } => 0,
+        // A fused (lazy) read happened inside this write: its rows and scans are the read's.
+        let (rows_read, rows_scanned) = match pending {
+            Pending::Lazy { .. } => (rows_written, rows_scanned),
+            Pending::Materialized { .. } => (0, 0),
         };
         Ok(WriteStats {
             rows_written,
-            rows_scanned: scanned_by_write,
+            rows_scanned,
             rows_read,
         })
     }

@@ -243,6 +243,21 @@ pub fn points(scenario: &Scenario) -> Vec<Point> {
     out
 }
 
+/// The points a shard runs (all of them without one), each with its position in the full
+/// sweep: the position survives sharding so merged shards line up with an unsharded sweep.
+pub fn shard_points(scenario: &Scenario, shard: Option<Shard>) -> Vec<(usize, Point)> {
+    points(scenario)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| shard.is_none_or(|s| s.takes(*i)))
+        .collect()
+}
+
+/// Workers a sweep uses when not told: one per core.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// The scenario's own churn as one fraction of the table per interval.
 fn base_churn(s: &Scenario) -> f64 {
     mix(s).iter().sum::<f64>()
@@ -302,13 +317,7 @@ pub fn run_sweep(
     shard: Option<Shard>,
     on_point_done: &(dyn Fn() + Sync),
 ) -> Result<SweepResults> {
-    // (position in the full sweep, point): the position survives sharding so merged shards
-    // line up with an unsharded sweep.
-    let points: Vec<(usize, Point)> = points(&loaded.scenario)
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| shard.is_none_or(|s| s.takes(*i)))
-        .collect();
+    let points = shard_points(&loaded.scenario, shard);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .build()
