@@ -63,6 +63,10 @@ pub enum Error {
     #[error("not deterministic: {difference}")]
     NotDeterministic { difference: String },
 
+    /// plotters could not draw a chart.
+    #[error("cannot draw the {chart} chart: {message}")]
+    Chart { chart: String, message: String },
+
     /// An internal invariant failed: a bug in incrlab, never the user's input.
     #[error("internal invariant violated: {0}")]
     Invariant(String),

@@ -23,9 +23,16 @@ pub fn write_atomic_with(
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".incrlab-")
-        .suffix(".tmp")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".incrlab-").suffix(".tmp");
+    // A temporary file is private (0600) by default; results and reports are meant to be
+    // read by others, like any file the user writes (the umask still applies).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder
         .tempfile_in(dir)
         .map_err(|e| Error::io("cannot create temporary file", dir, e))?;
     fill(tmp.as_file_mut()).map_err(|e| Error::io("cannot write", path, e))?;

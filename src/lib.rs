@@ -19,6 +19,7 @@ pub mod sim;
 pub mod state_store;
 pub mod strategy;
 pub mod sweep;
+pub mod timeline;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use incrlab::report::terminal;
+use incrlab::report::{self, terminal};
 use incrlab::runner::{self, RunOptions};
 use incrlab::scenario::Scenario;
 use incrlab::{check, sim, sweep, Error};
@@ -94,6 +94,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Re-render a results directory's report (index.html, report.md, charts/) from its results files alone.
+    Report {
+        /// A directory written by `run`, `sweep` or `merge`.
+        dir: PathBuf,
+    },
     /// Run a scenario and print where the time went (generation, loading, SQL, incrlab).
     Bench {
         scenario: PathBuf,
@@ -140,6 +145,7 @@ fn execute(command: Command) -> Result<(), Error> {
                 }
             }
             results.write(&out)?;
+            let report = report::write_report(&out)?;
             if !quiet {
                 let color = std::io::stdout().is_terminal();
                 println!("{}", terminal::verdict_table(&results, color));
@@ -153,6 +159,7 @@ fn execute(command: Command) -> Result<(), Error> {
                     "results: {}",
                     out.join(incrlab::results::RESULTS_FILE).display()
                 );
+                print_report_path(&report);
             }
             Ok(())
         }
@@ -235,8 +242,10 @@ fn execute(command: Command) -> Result<(), Error> {
             let results = sweep::run_sweep(&loaded, jobs, shard, &|| bar.inc(1))?;
             bar.finish_and_clear();
             results.write(&out)?;
+            let report = report::write_report(&out)?;
             if !quiet {
                 print_sweep(&results, &out);
+                print_report_path(&report);
             }
             Ok(())
         }
@@ -244,7 +253,22 @@ fn execute(command: Command) -> Result<(), Error> {
             check_out_dir(&out)?;
             let merged = sweep::SweepResults::merge(&dirs)?;
             merged.write(&out)?;
+            let report = report::write_report(&out)?;
             print_sweep(&merged, &out);
+            print_report_path(&report);
+            Ok(())
+        }
+        Command::Report { dir } => {
+            if !dir.is_dir() {
+                return Err(Error::Argument {
+                    flag: "DIR".into(),
+                    message: format!("{} is not a directory", dir.display()),
+                });
+            }
+            let written = report::write_report(&dir)?;
+            for path in &written {
+                println!("wrote {}", path.display());
+            }
             Ok(())
         }
         Command::Bench { scenario, seed } => {
@@ -255,6 +279,13 @@ fn execute(command: Command) -> Result<(), Error> {
             }
             Ok(())
         }
+    }
+}
+
+/// Where the report went: the HTML page is the last file written.
+fn print_report_path(written: &[PathBuf]) {
+    if let Some(page) = written.last() {
+        println!("report: {}", page.display());
     }
 }
 
@@ -269,7 +300,7 @@ fn print_sweep(results: &sweep::SweepResults, out: &Path) {
 
 /// A progress bar with ETA on stderr; hidden when stderr is not a terminal or with `--quiet`.
 fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
+    if quiet || !std::io::stderr().is_terminal() || !std::io::stdout().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(total);

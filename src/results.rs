@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::fs_atomic::write_atomic;
 use crate::scenario::Scenario;
+use crate::timeline::Timeline;
 use crate::verify::{Divergence, WrongKey};
 
 pub const RESULTS_FILE: &str = "results.json";
@@ -32,6 +33,9 @@ pub struct RunResults {
     pub timings: RunTimings,
     /// Every parameter as run (the seed included), so the run can be reproduced from here.
     pub scenario_as_run: Scenario,
+    /// The commits behind the timeline chart; saved as its own file (`timeline.json`).
+    #[serde(skip)]
+    pub timeline: Option<Timeline>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,6 +107,9 @@ pub struct RunTimings {
 impl RunResults {
     pub fn write(&self, dir: &Path) -> Result<()> {
         let json = serde_json::to_vec_pretty(self).expect("results always serialize");
+        if let Some(timeline) = &self.timeline {
+            timeline.write(dir)?;
+        }
         write_atomic(&dir.join(RESULTS_FILE), &json)
     }
 
@@ -166,11 +173,14 @@ impl RunResults {
     pub fn read(dir: &Path) -> Result<RunResults> {
         let path = dir.join(RESULTS_FILE);
         let bytes = std::fs::read(&path).map_err(|e| Error::io("cannot read results", &path, e))?;
-        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-            context: "cannot parse results".into(),
-            path,
-            source,
-        })
+        let mut results: RunResults =
+            serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+                context: "cannot parse results".into(),
+                path,
+                source,
+            })?;
+        results.timeline = Timeline::read(dir)?;
+        Ok(results)
     }
 }
 

@@ -16,6 +16,7 @@ use crate::scenario::{LoadedScenario, StrategySpec, WriteMode};
 use crate::sim::{generate, History};
 use crate::state_store::JsonFileStore;
 use crate::strategy::{from_spec, RunContext, Strategy, StrategyState};
+use crate::timeline::{Timeline, MAX_LOST_PER_STRATEGY};
 use crate::verify::{Divergence, Oracle};
 
 /// Drain runs after which a target that still changes is reported as not settled (raised to
@@ -164,13 +165,17 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
 
     // The final samples: one more read of each target, keeping the first wrong keys.
     let mut strategies = Vec::with_capacity(lanes.len());
+    let mut wrong_ids = Vec::with_capacity(lanes.len());
     for lane in lanes {
-        let samples = if lane.last.is_exact() {
-            Vec::new()
+        let (samples, lost_ids) = if lane.last.is_exact() {
+            (Vec::new(), Vec::new())
         } else {
             let versions = engine.target_versions(lane.target)?;
-            oracle.check(&versions, SAMPLE_WRONG_KEYS).samples
+            let samples = oracle.check(&versions, SAMPLE_WRONG_KEYS).samples;
+            let lost = oracle.check(&versions, MAX_LOST_PER_STRATEGY).samples;
+            (samples, lost.iter().map(|k| k.id).collect())
         };
+        wrong_ids.push((lane.spec.label(), lane.last.total(), lost_ids));
         strategies.push(StrategyResult {
             label: lane.spec.label(),
             strategy: lane.spec.kind.name().to_string(),
@@ -190,6 +195,7 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         });
     }
 
+    let timeline = Timeline::build(&history, scenario.writers.count, &wrong_ids);
     timings.generate_ms = ms(generate_time);
     timings.load_ms = ms(load_time);
     timings.advance_ms = ms(advance_time);
@@ -207,6 +213,7 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         strategies,
         timings,
         scenario_as_run: scenario,
+        timeline: Some(timeline),
     })
 }
 

@@ -65,3 +65,37 @@ kind = "updated_at"
 "#
     )
 }
+
+/// Copies the stored report fixtures (a run's results.json + timeline.json, and a sweep's
+/// sweep.json) into `dir/run` and `dir/sweep`: reports are rendered from these files alone.
+pub fn copy_report_fixtures(dir: &Path) {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report");
+    for (kind, files) in [
+        ("run", &["results.json", "timeline.json"][..]),
+        ("sweep", &["sweep.json"][..]),
+    ] {
+        std::fs::create_dir_all(dir.join(kind)).unwrap();
+        for file in files {
+            std::fs::copy(fixtures.join(kind).join(file), dir.join(kind).join(file)).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`, relative path → bytes, in path order.
+pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((path.strip_prefix(dir).unwrap().to_path_buf(), bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}

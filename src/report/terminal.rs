@@ -2,18 +2,8 @@
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Color, Table};
 
-use crate::results::{RunResults, StrategyResult};
-
-/// One word for a strategy's outcome.
-pub fn verdict(s: &StrategyResult) -> &'static str {
-    if s.permanent.total() > 0 {
-        "loses data"
-    } else if s.worst.total() > 0 {
-        "heals"
-    } else {
-        "exact"
-    }
-}
+use super::verdict::verdict;
+use crate::results::RunResults;
 
 pub fn verdict_table(results: &RunResults, color: bool) -> Table {
     let mut table = Table::new();

@@ -380,22 +380,50 @@ fn summarise(s: &crate::results::StrategyResult) -> PointStrategy {
     }
 }
 
-/// Per table size and incremental strategy, the churn where its run time meets `full`'s.
-pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
-    let mut out = Vec::new();
+/// The (rows, lag) groups of a sweep's points, in point order: each group is one churn axis.
+pub fn churn_axes(points: &[PointResult]) -> Vec<(u64, Option<i64>)> {
     let mut groups: Vec<(u64, Option<i64>)> = Vec::new();
     for p in points {
         if !groups.contains(&(p.point.rows, p.point.lag_us)) {
             groups.push((p.point.rows, p.point.lag_us));
         }
     }
-    for (rows, lag_us) in groups {
+    groups
+}
+
+/// The mean steady per-run time of `label` over `points` at `churn`, over one seed or all;
+/// `None` when no point there measured it.
+pub fn mean_run_ms(
+    points: &[&PointResult],
+    label: &str,
+    churn: f64,
+    seed: Option<u64>,
+) -> Option<f64> {
+    let times: Vec<f64> = points
+        .iter()
+        .filter(|p| p.point.churn == churn && seed.is_none_or(|sd| p.point.seed == sd))
+        .filter_map(|p| p.strategies.iter().find(|x| x.label == label))
+        .map(|x| x.run_ms)
+        .collect();
+    (!times.is_empty()).then(|| times.iter().sum::<f64>() / times.len() as f64)
+}
+
+/// The churn values of `points`, in sweep order (ascending, as the scenario lists them).
+pub fn churn_values(points: &[&PointResult]) -> Vec<f64> {
+    let mut churns: Vec<f64> = points.iter().map(|p| p.point.churn).collect();
+    churns.dedup();
+    churns
+}
+
+/// Per table size and incremental strategy, the churn where its run time meets `full`'s.
+pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
+    let mut out = Vec::new();
+    for (rows, lag_us) in churn_axes(points) {
         let at_size: Vec<&PointResult> = points
             .iter()
             .filter(|p| p.point.rows == rows && p.point.lag_us == lag_us)
             .collect();
-        let mut churns: Vec<f64> = at_size.iter().map(|p| p.point.churn).collect();
-        churns.dedup();
+        let churns = churn_values(&at_size);
         let mut seeds: Vec<u64> = at_size.iter().map(|p| p.point.seed).collect();
         seeds.sort_unstable();
         seeds.dedup();
@@ -418,17 +446,7 @@ pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
             let curve = |label: &str, seed: Option<u64>| -> Vec<f64> {
                 churns
                     .iter()
-                    .map(|&c| {
-                        let times: Vec<f64> = at_size
-                            .iter()
-                            .filter(|p| {
-                                p.point.churn == c && seed.is_none_or(|sd| p.point.seed == sd)
-                            })
-                            .filter_map(|p| p.strategies.iter().find(|x| x.label == label))
-                            .map(|x| x.run_ms)
-                            .collect();
-                        times.iter().sum::<f64>() / times.len().max(1) as f64
-                    })
+                    .map(|&c| mean_run_ms(&at_size, label, c, seed).unwrap_or(0.0))
                     .collect()
             };
             let value = crossing(&churns, &curve(&s.label, None), &curve(&full.label, None));

@@ -1,0 +1,125 @@
+//! Per-run time against churn, log–log: one line per strategy + write mode, full reprocessing
+//! as the reference, every crossover point marked with its value.
+
+use plotters::prelude::*;
+
+use super::log_lines::{draw_legend, draw_log_lines, Axes, Series};
+use super::style::{self, FONT, LABEL_PX, WIDE};
+use super::{draw_svg, Chart};
+use crate::error::Result;
+use crate::report::format;
+use crate::scenario::{Micros, StrategyKind};
+use crate::sweep::{churn_values, mean_run_ms, PointResult, SweepResults};
+
+/// The crossover chart of one churn axis (one table size, one lag); `None` when the axis has
+/// fewer than two churn values.
+pub fn crossover_chart(
+    sweep: &SweepResults,
+    rows: u64,
+    lag_us: Option<i64>,
+    name: &str,
+) -> Result<Option<Chart>> {
+    let axis: Vec<&PointResult> = sweep
+        .points
+        .iter()
+        .filter(|p| p.point.rows == rows && p.point.lag_us == lag_us)
+        .collect();
+    let churns = churn_values(&axis);
+    let Some(first) = axis.first() else {
+        return Ok(None);
+    };
+    if churns.len() < 2 {
+        return Ok(None);
+    }
+    let series: Vec<Series> = first
+        .strategies
+        .iter()
+        .map(|s| Series {
+            label: format!("{} ({})", s.label, s.write),
+            reference: s.strategy == StrategyKind::Full.name(),
+            points: churns
+                .iter()
+                .filter_map(|&c| mean_run_ms(&axis, &s.label, c, None).map(|ms| (c, ms)))
+                // A log axis has no place for zero; a zero time is a run that did nothing.
+                .filter(|&(_, ms)| ms > 0.0)
+                .collect(),
+        })
+        .collect();
+    let marks: Vec<(String, f64, f64)> = sweep
+        .crossovers
+        .iter()
+        .filter(|c| c.rows == rows && c.lag_us == lag_us && c.measure == "time")
+        .filter_map(|c| {
+            let value = c.value?;
+            let full = series.iter().find(|s| s.reference)?;
+            Some((c.label.clone(), value, interpolate_log(&full.points, value)))
+        })
+        .collect();
+
+    let lag_note = lag_us.map_or(String::new(), |l| format!(", lag {}", Micros(l)));
+    let title = format!(
+        "Per-run time vs churn — {} rows{lag_note}",
+        format::count(rows as f64)
+    );
+    let axes = Axes {
+        title: &title,
+        x_desc: "churn per interval (fraction of rows changed, log scale)",
+        x_label: &|x| format::percent(*x),
+        x_range: (churns[0] / 1.3, churns[churns.len() - 1] * 1.3),
+        x_ticks: churns.clone(),
+    };
+    let svg = draw_svg(name, WIDE, |root| {
+        let mut chart = draw_log_lines(root, &axes, &series)?;
+        for (label, churn, ms) in &marks {
+            chart.draw_series(std::iter::once(Cross::new(
+                (*churn, *ms),
+                7,
+                style::LOST.stroke_width(3),
+            )))?;
+            chart.draw_series(std::iter::once(Text::new(
+                format!("{label}: {}", format::percent(*churn)),
+                (*churn, *ms * 1.25),
+                (FONT, LABEL_PX).into_font().color(&style::LOST),
+            )))?;
+        }
+        draw_legend(&mut chart)
+    })?;
+    let caption = format!(
+        "Mean steady per-run time over {} seed(s) at each churn. Where an incremental line meets the black \
+         reference line (full reprocessing), incremental stops paying; × marks each crossover, \
+         interpolated on a log scale between sweep points.",
+        seeds_in(&axis)
+    );
+    Ok(Some(Chart {
+        name: name.to_string(),
+        title,
+        caption,
+        svg,
+    }))
+}
+
+fn seeds_in(points: &[&PointResult]) -> usize {
+    let mut seeds: Vec<u64> = points.iter().map(|p| p.point.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    seeds.len()
+}
+
+/// The value of a log–log polyline at `x` (clamped to its ends), to place a crossover mark on
+/// the reference line.
+fn interpolate_log(line: &[(f64, f64)], x: f64) -> f64 {
+    let Some(&(x0, y0)) = line.first() else {
+        return 1.0;
+    };
+    if x <= x0 {
+        return y0;
+    }
+    for w in line.windows(2) {
+        let ((xa, ya), (xb, yb)) = (w[0], w[1]);
+        if x <= xb {
+            let t = (x.ln() - xa.ln()) / (xb.ln() - xa.ln());
+            return (ya.ln() + t * (yb.ln() - ya.ln())).exp();
+        }
+    }
+    line[line.len() - 1].1
+}
