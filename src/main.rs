@@ -137,13 +137,20 @@ fn execute(command: Command) -> Result<(), Error> {
             let loaded = Scenario::load(&scenario)?;
             let out = out.unwrap_or_else(|| Path::new("reports").join(&loaded.scenario.name));
             check_out_dir(&out)?;
-            let results = runner::run(&loaded, &RunOptions { seed })?;
+            let progress = Progress::new(u64::from(loaded.scenario.schedule.runs), quiet, "runs");
+            let options = RunOptions {
+                seed,
+                progress: Some(progress.run_hook()),
+            };
+            let results = runner::run(&loaded, &options)?;
             if check_determinism {
-                let again = runner::run(&loaded, &RunOptions { seed })?;
+                progress.restart();
+                let again = runner::run(&loaded, &options)?;
                 if let Some(difference) = results.first_difference(&again) {
                     return Err(Error::NotDeterministic { difference });
                 }
             }
+            progress.finish();
             results.write(&out)?;
             let report = report::write_report(&out)?;
             if !quiet {
@@ -238,9 +245,9 @@ fn execute(command: Command) -> Result<(), Error> {
             let jobs = jobs.unwrap_or_else(sweep::default_jobs);
             // The bar counts the points this shard runs, not the whole sweep's.
             let total = sweep::shard_points(&loaded.scenario, shard).len() as u64;
-            let bar = progress_bar(total, quiet);
-            let results = sweep::run_sweep(&loaded, jobs, shard, &|| bar.inc(1))?;
-            bar.finish_and_clear();
+            let progress = Progress::new(total, quiet, "points");
+            let results = sweep::run_sweep(&loaded, jobs, shard, &|| progress.inc())?;
+            progress.finish();
             results.write(&out)?;
             let report = report::write_report(&out)?;
             if !quiet {
@@ -273,7 +280,13 @@ fn execute(command: Command) -> Result<(), Error> {
         }
         Command::Bench { scenario, seed } => {
             let loaded = Scenario::load(&scenario)?;
-            let results = runner::run(&loaded, &RunOptions { seed })?;
+            let results = runner::run(
+                &loaded,
+                &RunOptions {
+                    seed,
+                    ..RunOptions::default()
+                },
+            )?;
             for line in incrlab::report::bench::lines(&results) {
                 println!("{line}");
             }
@@ -298,19 +311,60 @@ fn print_sweep(results: &sweep::SweepResults, out: &Path) {
     println!("results: {}", out.join(sweep::SWEEP_FILE).display());
 }
 
-/// A progress bar with ETA on stderr; hidden when stderr is not a terminal or with `--quiet`.
-fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() || !std::io::stdout().is_terminal() {
-        return indicatif::ProgressBar::hidden();
+/// A progress bar with ETA on stderr. Silent with `--quiet` or when either output is not a
+/// terminal, and drawn only once the work has taken a second, so short commands never flash
+/// one.
+#[derive(Clone)]
+struct Progress {
+    bar: indicatif::ProgressBar,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new(total: u64, quiet: bool, unit: &str) -> Progress {
+        let enabled = !quiet && std::io::stderr().is_terminal() && std::io::stdout().is_terminal();
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(total),
+            indicatif::ProgressDrawTarget::hidden(),
+        );
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(&format!(
+                "{{bar:40}} {{pos}}/{{len}} {unit} · {{elapsed}} elapsed · eta {{eta}}"
+            ))
+            .expect("a valid template"),
+        );
+        Progress { bar, enabled }
     }
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} points · {elapsed} elapsed · eta {eta}",
-        )
-        .expect("a valid template"),
-    );
-    bar
+
+    fn reveal_after_a_second(&self) {
+        if self.enabled && self.bar.is_hidden() && self.bar.elapsed().as_secs_f64() >= 1.0 {
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    }
+
+    fn inc(&self) {
+        self.bar.inc(1);
+        self.reveal_after_a_second();
+    }
+
+    /// A hook for the runner: drain runs stretch the bar past the scheduled count.
+    fn run_hook(&self) -> runner::ProgressHook {
+        let progress = self.clone();
+        runner::ProgressHook(std::sync::Arc::new(move |done, scheduled| {
+            progress.bar.set_length(u64::from(done.max(scheduled)));
+            progress.bar.set_position(u64::from(done));
+            progress.reveal_after_a_second();
+        }))
+    }
+
+    fn restart(&self) {
+        self.bar.set_position(0);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 /// Refuses an output path that exists and is not a directory, before anything runs.

@@ -31,6 +31,19 @@ pub const SAMPLE_WRONG_KEYS: usize = 20;
 pub struct RunOptions {
     /// Overrides the scenario's seed.
     pub seed: Option<u64>,
+    /// Told after every run (scheduled or drain), for a progress bar.
+    pub progress: Option<ProgressHook>,
+}
+
+/// A callback given `(runs done, scheduled runs)` after every run; drain runs count past the
+/// scheduled ones. Never reaches results: it only reports.
+#[derive(Clone)]
+pub struct ProgressHook(pub std::sync::Arc<dyn Fn(u32, u32) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHook")
+    }
 }
 
 /// One strategy's lane through the run: its strategy, target, state store and tallies.
@@ -153,6 +166,9 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             verify_time += verify_started.elapsed();
         }
 
+        if let Some(hook) = &options.progress {
+            (hook.0)(run_number, history.run_times_us.len() as u32);
+        }
         if drain {
             let settled = lanes.iter().all(|l| {
                 !l.changed_last_run && (l.spec.reconcile_every.is_none() || l.reconciled_in_drain)

@@ -183,7 +183,14 @@ fn deterministic_expectation_passes_on_a_rerun_and_fails_on_another_seed() {
     );
     let loaded = common::from_toml(BASE);
     let a = common::run(&loaded);
-    let b = incrlab::runner::run(&loaded, &incrlab::runner::RunOptions { seed: Some(99) }).unwrap();
+    let b = incrlab::runner::run(
+        &loaded,
+        &incrlab::runner::RunOptions {
+            seed: Some(99),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let outcomes = evaluate(
         &[Expectation {
             deterministic: Some(true),

@@ -108,9 +108,25 @@ pub fn timeline_chart(results: &RunResults, timeline: &Timeline, index: usize) -
         }
 
         if stamps_panel {
-            let bounds = read_bounds(s, lag_us);
-            let stamps = timeline.commits.iter().map(|c| c.updated_at_us);
-            let (lo, hi) = stamps
+            let window = zoom_window(s, timeline, lost, lag_us);
+            let in_window = |t: i64| window.is_none_or(|(from, to, _)| t >= from && t <= to);
+            // Step segments clipped to the window, so none is drawn outside the plot.
+            let bounds: Vec<(i64, i64, i64)> = read_bounds(s, lag_us)
+                .into_iter()
+                .filter_map(|(from, to, bound)| match window {
+                    Some((lo, hi, _)) if to < lo || from > hi => None,
+                    Some((lo, hi, _)) => Some((from.max(lo), to.min(hi), bound)),
+                    None => Some((from, to, bound)),
+                })
+                .collect();
+            let shown: Vec<&TimelineCommit> = timeline
+                .commits
+                .iter()
+                .filter(|c| in_window(c.commit_us))
+                .collect();
+            let (lo, hi) = shown
+                .iter()
+                .map(|c| c.updated_at_us)
                 .chain(bounds.iter().map(|b| b.2))
                 .fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
             let (lo, hi) = if lo <= hi {
@@ -118,22 +134,40 @@ pub fn timeline_chart(results: &RunResults, timeline: &Timeline, index: usize) -
             } else {
                 (0.0, 1.0)
             };
-            let pad = ((hi - lo) * 0.03).max(0.5);
+            let pad = ((hi - lo) * 0.05).max(0.1);
+            let stamp_x = match window {
+                Some((from, to, _)) => secs(from)..secs(to),
+                None => x_range.clone(),
+            };
+            let zoom_caption = match window {
+                Some((_, _, run)) => {
+                    format!("zoom on run {run}, where the first lost row was skipped")
+                }
+                None => "every commit against the read bound of the run that first sees it".into(),
+            };
             let mut stamps = ChartBuilder::on(&bottom)
+                .caption(zoom_caption, (FONT, LABEL_PX + 2))
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(90)
-                .build_cartesian_2d(x_range.clone(), (lo - pad)..(hi + pad))?;
+                .build_cartesian_2d(stamp_x, (lo - pad)..(hi + pad))?;
+            let decimals = if window.is_some() { 1 } else { 0 };
             stamps
                 .configure_mesh()
                 .x_desc("true time (s)")
                 .y_desc("updated_at (s)")
-                .x_label_formatter(&|x| format!("{x:.0}"))
-                .y_label_formatter(&|y| format!("{y:.0}"))
+                .x_label_formatter(&|x| format!("{x:.decimals$}"))
+                .y_label_formatter(&|y| format!("{y:.decimals$}"))
                 .label_style((FONT, LABEL_PX))
                 .light_line_style(WHITE.mix(0.0))
                 .draw()?;
-            stamps.draw_series(timeline.commits.iter().filter(|c| !is_lost(c)).map(|c| {
+            for &t in run_times.iter().filter(|&&t| in_window(t)) {
+                stamps.draw_series(std::iter::once(PathElement::new(
+                    vec![(secs(t), lo - pad), (secs(t), hi + pad)],
+                    style::MUTED.stroke_width(1),
+                )))?;
+            }
+            stamps.draw_series(shown.iter().filter(|c| !is_lost(c)).map(|c| {
                 Circle::new(
                     (secs(c.commit_us), secs(c.updated_at_us)),
                     2,
@@ -161,14 +195,14 @@ pub fn timeline_chart(results: &RunResults, timeline: &Timeline, index: usize) -
                 .legend(|(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], style::REFERENCE.stroke_width(2))
                 });
-            let lost_versions: Vec<&TimelineCommit> = timeline
-                .commits
+            let lost_versions: Vec<&TimelineCommit> = shown
                 .iter()
+                .copied()
                 .filter(|c| is_lost(c) && c.op != 'D')
                 .collect();
-            let lost_deletes: Vec<&TimelineCommit> = timeline
-                .commits
+            let lost_deletes: Vec<&TimelineCommit> = shown
                 .iter()
+                .copied()
                 .filter(|c| is_lost(c) && c.op == 'D')
                 .collect();
             // Legend entries only for what is on the chart: red means something was lost.
@@ -226,6 +260,34 @@ pub fn timeline_chart(results: &RunResults, timeline: &Timeline, index: usize) -
     })
 }
 
+/// A window of true time around the run that skipped the first lost (non-delete) row: from a
+/// little before the previous run to a little after the lost commit, wide enough to show how
+/// far the watermark ran ahead. `None` when nothing was lost that a read bound explains.
+/// Returns `(from_us, to_us, run number)`.
+fn zoom_window(
+    s: &StrategyResult,
+    timeline: &Timeline,
+    lost: &[i64],
+    lag_us: i64,
+) -> Option<(i64, i64, u32)> {
+    let first = timeline
+        .commits
+        .iter()
+        .find(|c| c.op != 'D' && lost.binary_search(&c.lsn).is_ok())?;
+    let k = s
+        .per_run
+        .iter()
+        .position(|r| r.time_us >= first.commit_us)?;
+    let run = &s.per_run[k];
+    let previous = k.checked_sub(1).map_or(0, |i| s.per_run[i].time_us);
+    let bound = run.watermark_before.map_or(previous, |wm| wm - lag_us);
+    // Everything the picture needs: the previous run, the bound, the lost row's stamp and commit.
+    let lo = previous.min(bound).min(first.updated_at_us);
+    let hi = first.commit_us.max(bound).max(previous);
+    let margin = ((hi - lo) / 2).max(500_000);
+    Some((lo - margin, hi + margin, run.run))
+}
+
 /// Per run after the first: (previous run time, run time, lowest stamp read). A commit in
 /// `(previous, run]` is first visible to that run and is read only if stamped above the bound.
 fn read_bounds(s: &StrategyResult, lag_us: i64) -> Vec<(i64, i64, i64)> {
@@ -238,17 +300,40 @@ fn read_bounds(s: &StrategyResult, lag_us: i64) -> Vec<(i64, i64, i64)> {
         .collect()
 }
 
-/// A file-name-safe form of a strategy label.
+/// A file-name-safe form of a strategy label: `updated_at>=lag2s` → `updated-at-gt-eq-lag2s`.
 pub fn slug(label: &str) -> String {
     let mut out = String::new();
     for ch in label.chars() {
-        match ch {
-            'a'..='z' | 'A'..='Z' | '0'..='9' => out.push(ch.to_ascii_lowercase()),
-            '>' => out.push_str("gt"),
-            '=' => out.push_str("eq"),
-            _ if !out.ends_with('-') => out.push('-'),
-            _ => {}
+        let piece = match ch {
+            'a'..='z' | 'A'..='Z' | '0'..='9' => {
+                out.push(ch.to_ascii_lowercase());
+                continue;
+            }
+            '>' => "-gt-",
+            '<' => "-lt-",
+            '=' => "-eq-",
+            _ => "-",
+        };
+        for p in piece.chars() {
+            if p != '-' || !(out.is_empty() || out.ends_with('-')) {
+                out.push(p);
+            }
         }
     }
-    out.trim_matches('-').to_string()
+    out.trim_end_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn labels_become_readable_file_names() {
+        assert_eq!(slug("updated_at>=lag2s"), "updated-at-gt-eq-lag2s");
+        assert_eq!(slug("updated_at>"), "updated-at-gt");
+        assert_eq!(
+            slug("watermark_id+delete_insert"),
+            "watermark-id-delete-insert"
+        );
+    }
 }
