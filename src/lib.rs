@@ -6,6 +6,7 @@
 //! ([`results`], [`report`]). See ARCHITECTURE.md for the map and its invariants.
 
 pub mod check;
+pub mod cost;
 pub mod engine;
 pub mod error;
 pub mod expect;

@@ -50,6 +50,9 @@ pub struct StrategyResult {
     pub worst: Divergence,
     /// Source rows scanned over all runs (engine profiler, after pruning).
     pub rows_scanned: u64,
+    /// Bytes of source column data those scans read (exact: rows × widths of the columns read).
+    #[serde(default)]
+    pub bytes_scanned: u64,
     /// Rows (or log entries) read over all runs.
     pub rows_read: u64,
     /// Target rows inserted, updated or deleted over all runs.
@@ -68,6 +71,9 @@ pub struct StrategyResult {
     pub wall_ms: f64,
     /// The part of `wall_ms` spent inside the engine's statements.
     pub sql_ms: f64,
+    /// CPU time of the engine's statements (DuckDB's profiler), over all runs.
+    #[serde(default)]
+    pub cpu_ms: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,11 +88,15 @@ pub struct RunRecord {
     pub watermark_after: Option<i64>,
     pub rows_read: u64,
     pub rows_scanned: u64,
+    #[serde(default)]
+    pub bytes_scanned: u64,
     pub rows_written: u64,
     pub divergence: Divergence,
     /// An order-independent hash of the target's (id, lsn) rows after this run, in hex.
     pub target_digest: String,
     pub wall_ms: f64,
+    #[serde(default)]
+    pub cpu_ms: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -128,6 +138,7 @@ impl RunResults {
         }
         let untimed = |r: &RunRecord| RunRecord {
             wall_ms: 0.0,
+            cpu_ms: 0.0,
             ..r.clone()
         };
         let runs = self
@@ -161,6 +172,7 @@ impl RunResults {
                 per_run: Vec::new(),
                 wall_ms: 0.0,
                 sql_ms: 0.0,
+                cpu_ms: 0.0,
                 ..s.clone()
             };
             if untimed(a) != untimed(b) {

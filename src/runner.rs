@@ -66,6 +66,7 @@ struct Lane {
     reconciled_in_drain: bool,
     wall: Duration,
     sql: Duration,
+    cpu: Duration,
 }
 
 pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> {
@@ -103,6 +104,7 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             reconciled_in_drain: false,
             wall: Duration::ZERO,
             sql: Duration::ZERO,
+            cpu: Duration::ZERO,
         });
     }
 
@@ -199,6 +201,7 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             permanent: lane.last,
             worst: lane.worst,
             rows_scanned: lane.records.iter().map(|r| r.rows_scanned).sum(),
+            bytes_scanned: lane.records.iter().map(|r| r.bytes_scanned).sum(),
             rows_read: lane.records.iter().map(|r| r.rows_read).sum(),
             rows_written: lane.records.iter().map(|r| r.rows_written).sum(),
             settled: !lane.changed_last_run,
@@ -208,6 +211,7 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             per_run: lane.records,
             wall_ms: ms(lane.wall),
             sql_ms: ms(lane.sql),
+            cpu_ms: ms(lane.cpu),
         });
     }
 
@@ -243,6 +247,7 @@ fn run_lane(
 ) -> Result<TargetVersions> {
     let started = Instant::now();
     let sql_before = engine.sql_time();
+    let cpu_before = engine.cpu_time();
 
     let state = lane.store.load()?;
     let reconcile = lane
@@ -263,6 +268,7 @@ fn run_lane(
     let read = ReadStats {
         rows_read: read.rows_read + write.rows_read,
         rows_scanned: read.rows_scanned + write.rows_scanned,
+        bytes_scanned: read.bytes_scanned + write.bytes_scanned,
         ..read
     };
     // After a reconciliation the watermark restarts from what the full read saw, as if the
@@ -280,6 +286,8 @@ fn run_lane(
     let wall = started.elapsed();
     lane.wall += wall;
     lane.sql += engine.sql_time() - sql_before;
+    let cpu = engine.cpu_time() - cpu_before;
+    lane.cpu += cpu;
 
     let versions = engine.target_versions(lane.target)?;
     let target_digest = fingerprint(&versions);
@@ -296,10 +304,12 @@ fn run_lane(
         watermark_after: next.watermark,
         rows_read: read.rows_read,
         rows_scanned: read.rows_scanned,
+        bytes_scanned: read.bytes_scanned,
         rows_written: write.rows_written,
         divergence: Divergence::default(),
         target_digest: format!("{target_digest:016x}"),
         wall_ms: ms(wall),
+        cpu_ms: ms(cpu),
     });
     Ok(versions)
 }

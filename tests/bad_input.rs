@@ -173,3 +173,25 @@ fn unparseable_duration_is_named() {
         &["`schedule.interval`", "line 8", "invalid duration"],
     );
 }
+
+#[test]
+fn a_negative_price_is_named() {
+    let text = format!("{GOOD}\n[cost]\nprice_per_tb_scanned = -1.0\n");
+    let outcome = run_with("price.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "price.toml",
+        &["`cost.price_per_tb_scanned`", "must be a price"],
+    );
+}
+
+#[test]
+fn a_zero_source_bandwidth_is_rejected() {
+    let text = format!("{GOOD}\n[cost]\nsource_read_mb_per_s = 0\n");
+    let outcome = run_with("bandwidth.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "bandwidth.toml",
+        &["`cost.source_read_mb_per_s`", "bandwidth > 0"],
+    );
+}

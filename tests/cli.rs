@@ -85,12 +85,22 @@ fn results_json_has_the_documented_fields() {
             }
         }
     }
-    // The directory holds results.json and nothing half-written.
-    let names: Vec<String> = std::fs::read_dir(dir.path().join("out"))
+    // The directory holds the results, the timeline and the report, and nothing half-written.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("out"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, vec!["results.json".to_string()]);
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "charts",
+            "index.html",
+            "report.md",
+            "results.json",
+            "timeline.json"
+        ]
+    );
 }
 
 #[test]

@@ -29,9 +29,9 @@ kind = "cdc"
 write = "delete_insert"
 "#;
 
-/// A strategy's exact figures at one point: label, scanned and written per run (scaled to
-/// integers), permanent divergence.
-type ExactStrategy = (String, u64, u64, u64);
+/// A strategy's exact figures at one point: label, rows scanned, bytes scanned and rows
+/// written per run (scaled to integers), permanent divergence.
+type ExactStrategy = (String, u64, u64, u64, u64);
 
 /// The exact (non-timing) part of a sweep.
 fn exact(results: &SweepResults) -> Vec<(sweep::Point, String, Vec<ExactStrategy>)> {
@@ -48,6 +48,7 @@ fn exact(results: &SweepResults) -> Vec<(sweep::Point, String, Vec<ExactStrategy
                         (
                             s.label.clone(),
                             (s.rows_scanned_per_run * 1e6) as u64,
+                            (s.bytes_scanned_per_run * 1e6) as u64,
                             (s.rows_written_per_run * 1e6) as u64,
                             s.permanent_total,
                         )
@@ -162,7 +163,8 @@ fn merged_shards_equal_the_unsharded_sweep() {
         text.lines()
             .map(|line| {
                 let mut cells: Vec<&str> = line.split(',').collect();
-                cells.pop(); // wall_ms, the only timing column
+                // wall_ms and cpu_ms, the timing columns, come last.
+                cells.truncate(cells.len() - 2);
                 cells.join(",")
             })
             .collect::<Vec<_>>()
@@ -200,4 +202,163 @@ fn a_lag_sweep_recommends_the_smallest_lag_without_loss() {
     );
     assert_eq!(&losses[2..], &[0, 0]);
     assert_eq!(r.recommended_lag_us, Some(6_000_000));
+}
+
+/// The source columns full reprocessing reads: id, lsn, updated_at, value, event_time (BIGINT,
+/// 8 bytes each) and writer (INTEGER, 4). Its filter on is_deleted (BOOLEAN, 1) is dropped by
+/// DuckDB's statistics when no row is soft-deleted, as here, so that column is never read.
+const SOURCE_ROW_BYTES: u64 = 5 * 8 + 4;
+
+#[test]
+fn full_reprocessing_bytes_are_rows_scanned_times_the_width_of_the_columns_it_reads() {
+    let results = common::run(&common::from_toml(SMALL));
+    let full = common::strategy(&results, "full");
+    for r in &full.per_run {
+        assert!(r.rows_scanned > 0);
+        assert_eq!(
+            r.bytes_scanned,
+            r.rows_scanned * SOURCE_ROW_BYTES,
+            "run {}",
+            r.run
+        );
+    }
+    // An incremental read scans fewer bytes per row scanned or fewer rows: never more bytes.
+    let wm = common::strategy(&results, "watermark_id");
+    assert!(wm.bytes_scanned < full.bytes_scanned);
+}
+
+const COSTED: &str = r#"
+[cost]
+price_per_tb_scanned = 6.25
+price_per_cpu_hour = 0.05
+source_read_mb_per_s = 100
+"#;
+
+fn costed_sweep() -> SweepResults {
+    let text = SMALL.replace("[sweep]", &format!("{COSTED}\n[sweep]"));
+    let loaded = common::from_toml(&text);
+    sweep::run_sweep(&loaded, 2, None, &|| {}).unwrap()
+}
+
+#[test]
+fn a_cost_model_prices_every_point_from_its_bytes_and_cpu_time() {
+    let results = costed_sweep();
+    let spec = results.scenario_as_run.cost.unwrap();
+    for p in &results.points {
+        for s in &p.strategies {
+            let cost = s.cost_per_run.expect("priced");
+            let expected =
+                incrlab::cost::run_cost(&spec, s.bytes_scanned_per_run, s.cpu_ms_per_run);
+            assert!(
+                (cost - expected).abs() <= 1e-15 + expected * 1e-12,
+                "{}",
+                s.label
+            );
+            let modelled = s.modelled_run_ms.expect("a remote source is modelled");
+            let transfer = s.bytes_scanned_per_run / 100e6 * 1e3;
+            assert!(
+                (modelled - (s.run_ms + transfer)).abs() < 1e-9,
+                "{}",
+                s.label
+            );
+        }
+    }
+}
+
+#[test]
+fn a_cost_model_adds_a_cost_crossover_per_strategy_and_axis() {
+    let results = costed_sweep();
+    let count = |measure: &str| {
+        results
+            .crossovers
+            .iter()
+            .filter(|c| c.measure == measure && c.axis == "churn")
+            .count()
+    };
+    assert_eq!(count("cost"), count("time"));
+    assert_eq!(
+        count("time"),
+        2,
+        "two incremental strategies, one table size"
+    );
+}
+
+#[test]
+fn without_a_cost_model_there_is_no_cost_figure() {
+    let loaded = common::from_toml(SMALL);
+    let results = sweep::run_sweep(&loaded, 2, None, &|| {}).unwrap();
+    assert!(results
+        .points
+        .iter()
+        .flat_map(|p| &p.strategies)
+        .all(|s| s.cost_per_run.is_none() && s.modelled_run_ms.is_none()));
+    assert!(results.crossovers.iter().all(|c| c.measure == "time"));
+}
+
+fn synthetic(rows: u64, churn: f64, full_ms: f64, incremental_ms: f64) -> sweep::PointResult {
+    let strategy = |label: &str, kind: &str, ms: f64| sweep::PointStrategy {
+        label: label.into(),
+        strategy: kind.into(),
+        write: "upsert".into(),
+        rows_scanned_per_run: 0.0,
+        rows_written_per_run: 0.0,
+        permanent_total: 0,
+        run_ms: ms,
+        bytes_scanned_per_run: 0.0,
+        cpu_ms_per_run: 0.0,
+        cost_per_run: None,
+        modelled_run_ms: None,
+    };
+    sweep::PointResult {
+        point: sweep::Point {
+            rows,
+            churn,
+            seed: 1,
+            lag_us: None,
+        },
+        history_digest: String::new(),
+        strategies: vec![
+            strategy("full", "full", full_ms),
+            strategy("cdc", "cdc", incremental_ms),
+        ],
+    }
+}
+
+#[test]
+fn along_table_size_at_fixed_change_the_crossover_is_where_full_reaches_incremental() {
+    // 1,000 changed rows per interval at every size; full grows with the table (10, 100,
+    // 1000 ms), incremental stays at 50 ms. Full reaches 50 ms between 100K and 1M rows: in
+    // log space at 10^(5 + 40/90) ≈ 278,256 rows.
+    let points = vec![
+        synthetic(100_000, 0.01, 10.0, 50.0),
+        synthetic(1_000_000, 0.001, 100.0, 50.0),
+        synthetic(10_000_000, 0.0001, 1000.0, 50.0),
+    ];
+    let rows_axis: Vec<_> = sweep::crossovers(&points)
+        .into_iter()
+        .filter(|c| c.axis == "rows")
+        .collect();
+    assert_eq!(rows_axis.len(), 1);
+    let c = &rows_axis[0];
+    assert_eq!(c.changed_rows, Some(1_000));
+    assert_eq!(c.rows, None);
+    let expected = 10f64.powf(5.0 + 40.0 / 90.0);
+    let value = c.value.unwrap();
+    assert!(
+        (value - expected).abs() / expected < 1e-9,
+        "{value} vs {expected}"
+    );
+}
+
+#[test]
+fn along_table_size_curves_that_never_meet_say_so() {
+    let points = vec![
+        synthetic(100_000, 0.01, 10.0, 5000.0),
+        synthetic(1_000_000, 0.001, 100.0, 5000.0),
+    ];
+    let c = sweep::crossovers(&points)
+        .into_iter()
+        .find(|c| c.axis == "rows")
+        .unwrap();
+    assert_eq!(c.value, None);
 }

@@ -9,7 +9,7 @@ use duckdb::arrow::array::{Array, Int64Array};
 use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
 use duckdb::Connection;
 
-use super::profiling::source_rows_scanned;
+use super::profiling::{cpu_time_s, source_scan, ColumnWidths, SourceScan};
 use super::source_batch::change_log_batch;
 use super::{Engine, ReadRequest, ReadSpec, ReadStats, TargetId, TargetVersions, WriteStats};
 use crate::error::{DuckDbContext, Error, Result};
@@ -45,6 +45,9 @@ enum Pending {
 pub struct DuckDbEngine {
     conn: Connection,
     sql_time: Duration,
+    /// CPU time of the profiled statements, as DuckDB's profiler measured it.
+    cpu_time: Duration,
+    widths: ColumnWidths,
     pending: BTreeMap<TargetId, Pending>,
 }
 
@@ -58,9 +61,12 @@ impl DuckDbEngine {
         let mut engine = DuckDbEngine {
             conn,
             sql_time: Duration::ZERO,
+            cpu_time: Duration::ZERO,
+            widths: ColumnWidths::default(),
             pending: BTreeMap::new(),
         };
         engine.batch(SCHEMA_SQL, || "creating the source tables".into())?;
+        engine.widths = engine.column_widths()?;
         // 'no_output' keeps DuckDB from printing a profile after every statement; the counters
         // are read in-process after each statement that scans the source.
         engine.batch(
@@ -78,18 +84,55 @@ impl DuckDbEngine {
         result
     }
 
-    /// Runs one statement and returns the rows it changed and the source rows it scanned.
-    fn profiled(&mut self, sql: &str, what: impl FnOnce() -> String) -> Result<(u64, u64)> {
+    /// Runs one statement and returns the rows it changed and what it scanned of the source.
+    fn profiled(&mut self, sql: &str, what: impl FnOnce() -> String) -> Result<(u64, SourceScan)> {
         let started = Instant::now();
         let result = self.conn.execute(sql, []).context(what);
         self.sql_time += started.elapsed();
         let changed = result? as u64;
-        let scanned = self
+        let Some(info) = self.conn.get_profiling_info() else {
+            return Ok((changed, SourceScan::default()));
+        };
+        self.cpu_time += Duration::from_secs_f64(cpu_time_s(&info).max(0.0));
+        Ok((changed, source_scan(&info, &self.widths)))
+    }
+
+    /// The byte width of every column of the source tables, from the catalog (so the widths
+    /// follow the schema, never a second copy of it).
+    fn column_widths(&mut self) -> Result<ColumnWidths> {
+        let what = || "reading the source tables' column types".to_string();
+        let mut stmt = self
             .conn
-            .get_profiling_info()
-            .map(|info| source_rows_scanned(&info))
-            .unwrap_or(0);
-        Ok((changed, scanned))
+            .prepare(
+                "SELECT table_name, column_name, data_type FROM duckdb_columns()
+                 WHERE schema_name = 'main' AND table_name IN ('source', 'change_log')
+                 ORDER BY table_name, column_index",
+            )
+            .context(what)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .context(what)?;
+        let mut widths = ColumnWidths::default();
+        for row in rows {
+            let (table, column, data_type) = row.context(what)?;
+            let width = ColumnWidths::type_width(&data_type).ok_or_else(|| {
+                Error::Invariant(format!(
+                    "source column {table}.{column} has variable-width type {data_type}: bytes scanned would not be exact"
+                ))
+            })?;
+            widths
+                .widths
+                .entry(table)
+                .or_default()
+                .insert(column, width);
+        }
+        Ok(widths)
     }
 
     /// Runs a query returning one row of nullable BIGINTs.
@@ -213,7 +256,7 @@ impl Engine for DuckDbEngine {
                 .insert(target, Pending::Lazy { spec: request.spec });
             return Ok(ReadStats::default());
         }
-        let (_, rows_scanned) = self.profiled(
+        let (_, scan) = self.profiled(
             &format!("CREATE OR REPLACE TEMP TABLE {name} AS {select}"),
             || format!("reading {:?} into {name}", request.spec),
         )?;
@@ -225,7 +268,8 @@ impl Engine for DuckDbEngine {
             .insert(target, Pending::Materialized { spec: request.spec });
         Ok(ReadStats {
             rows_read: rows.unwrap_or(0) as u64,
-            rows_scanned,
+            rows_scanned: scan.rows,
+            bytes_scanned: scan.bytes,
             max_id,
             max_updated_at_us: max_updated_at,
             max_lsn,
@@ -246,7 +290,7 @@ impl Engine for DuckDbEngine {
             batch.clone()
         };
         let what = || format!("writing {batch} into {s}.mirror ({})", mode.name());
-        let (rows_written, rows_scanned) = match mode {
+        let (rows_written, scan) = match mode {
             WriteMode::Overwrite => self.profiled(
                 &format!("CREATE OR REPLACE TABLE {s}.mirror AS SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
                 what,
@@ -274,7 +318,13 @@ impl Engine for DuckDbEngine {
                         &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
                         what,
                     )?;
-                    Ok((deleted + inserted, scanned_a + scanned_b))
+                    Ok((
+                        deleted + inserted,
+                        SourceScan {
+                            rows: scanned_a.rows + scanned_b.rows,
+                            bytes: scanned_a.bytes + scanned_b.bytes,
+                        },
+                    ))
                 })();
                 match result {
                     Ok(counts) => {
@@ -294,13 +344,14 @@ impl Engine for DuckDbEngine {
         };
         self.pending.remove(&target);
         // A fused (lazy) read happened inside this write: its rows and scans are the read's.
-        let (rows_read, rows_scanned) = match pending {
-            Pending::Lazy { .. } => (rows_written, rows_scanned),
-            Pending::Materialized { .. } => (0, 0),
+        let (rows_read, scan) = match pending {
+            Pending::Lazy { .. } => (rows_written, scan),
+            Pending::Materialized { .. } => (0, SourceScan::default()),
         };
         Ok(WriteStats {
             rows_written,
-            rows_scanned,
+            rows_scanned: scan.rows,
+            bytes_scanned: scan.bytes,
             rows_read,
         })
     }
@@ -338,5 +389,9 @@ impl Engine for DuckDbEngine {
 
     fn sql_time(&self) -> Duration {
         self.sql_time
+    }
+
+    fn cpu_time(&self) -> Duration {
+        self.cpu_time
     }
 }

@@ -56,6 +56,8 @@ pub struct ReadStats {
     pub rows_read: u64,
     /// Rows the engine's scans touched after zone-map pruning, from the engine's own profiler.
     pub rows_scanned: u64,
+    /// Bytes of column data those scans read (rows × widths of the columns read).
+    pub bytes_scanned: u64,
     pub max_id: Option<i64>,
     pub max_updated_at_us: Option<i64>,
     pub max_lsn: Option<i64>,
@@ -67,6 +69,7 @@ pub struct WriteStats {
     pub rows_written: u64,
     /// Source rows scanned by the write itself (non-zero when the read was fused into it).
     pub rows_scanned: u64,
+    pub bytes_scanned: u64,
     /// Rows in the batch when the read was fused into the write.
     pub rows_read: u64,
 }
@@ -102,4 +105,6 @@ pub trait Engine {
 
     /// Wall time spent inside the engine's statements so far.
     fn sql_time(&self) -> Duration;
+    /// CPU time of the engine's profiled statements so far, as the engine measured it.
+    fn cpu_time(&self) -> Duration;
 }

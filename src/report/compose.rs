@@ -9,8 +9,8 @@ use super::format;
 use super::verdict::{crossover_sentence, lag_sentence, run_summary, verdict, verdict_line};
 use crate::error::Result;
 use crate::results::RunResults;
-use crate::scenario::{Micros, Scenario, StrategyKind};
-use crate::sweep::{churn_axes, LagRecommendation, SweepResults};
+use crate::scenario::{Scenario, StrategyKind};
+use crate::sweep::{churn_axes, churn_values, LagRecommendation, Measure, SweepResults};
 use crate::timeline::Timeline;
 
 /// Timeline charts drawn at most: one per incremental strategy, the first few.
@@ -174,25 +174,25 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
         &[
             "strategy",
             "write",
-            "rows",
-            "lag",
-            "crossover churn (time)",
+            "along",
+            "at",
+            "measure",
+            "crossover",
             "spread over seeds",
         ],
-        &[false, false, true, false, true, false],
+        &[false, false, false, false, false, true, false],
     );
     for c in &sweep.crossovers {
         table.push(vec![
             c.label.clone(),
             c.write.clone(),
-            c.rows.to_string(),
-            c.lag_us.map_or("—".into(), |l| Micros(l).to_string()),
+            c.axis.clone(),
+            c.setting(),
+            c.measure.clone(),
             c.value
-                .map_or("none in the swept range".into(), format::percent),
+                .map_or("none in the swept range".into(), |v| c.format_value(v)),
             match (c.low, c.high) {
-                (Some(lo), Some(hi)) => {
-                    format!("{} – {}", format::percent(lo), format::percent(hi))
-                }
+                (Some(lo), Some(hi)) => format!("{} – {}", c.format_value(lo), c.format_value(hi)),
                 _ => "—".into(),
             },
         ]);
@@ -201,14 +201,36 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
         blocks.push(Block::Table(table));
     }
     let axes = churn_axes(&sweep.points);
-    for (k, &(rows, lag_us)) in axes.iter().enumerate() {
-        let name = if k == 0 {
-            "crossover".to_string()
-        } else {
-            format!("crossover-{}", k + 1)
-        };
-        if let Some(chart) = crossover_chart(sweep, rows, lag_us, &name)? {
-            blocks.push(Block::Chart(chart));
+    if let (Some(cost), Some(&(rows, lag_us))) = (&sweep.scenario_as_run.cost, axes.first()) {
+        blocks.push(Block::Subheading(format!(
+            "Measured and modelled, at {} rows",
+            rows
+        )));
+        let bandwidth = cost
+            .source_read_mb_per_s
+            .map_or("a local source (no transfer time)".to_string(), |mb| {
+                format!("a remote source read at {mb} MB/s")
+            });
+        blocks.push(Block::Paragraph(format!(
+            "Per steady run, mean over seeds. Modelled: {} per TB scanned, {} per CPU-hour, {bandwidth}.",
+            cost.price_per_tb_scanned, cost.price_per_cpu_hour
+        )));
+        blocks.push(Block::Table(measured_and_modelled(sweep, rows, lag_us)));
+    }
+    for measure in [Measure::Time, Measure::Cost] {
+        for (k, &(rows, lag_us)) in axes.iter().enumerate() {
+            let base = match measure {
+                Measure::Time => "crossover",
+                Measure::Cost => "crossover-cost",
+            };
+            let name = if k == 0 {
+                base.to_string()
+            } else {
+                format!("{base}-{}", k + 1)
+            };
+            if let Some(chart) = crossover_chart(sweep, rows, lag_us, measure, &name)? {
+                blocks.push(Block::Chart(chart));
+            }
         }
     }
     if let Some(chart) = table_size_chart(sweep)? {
@@ -234,6 +256,60 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Per strategy and churn on one axis: the exact counters, the measured times and the
+/// modelled time and cost side by side.
+fn measured_and_modelled(sweep: &SweepResults, rows: u64, lag_us: Option<i64>) -> TextTable {
+    let axis: Vec<&crate::sweep::PointResult> = sweep
+        .points
+        .iter()
+        .filter(|p| p.point.rows == rows && p.point.lag_us == lag_us)
+        .collect();
+    let mut table = TextTable::new(
+        &[
+            "strategy",
+            "churn",
+            "rows scanned",
+            "MB scanned",
+            "measured ms",
+            "CPU ms",
+            "modelled ms",
+            "cost",
+        ],
+        &[false, true, true, true, true, true, true, true],
+    );
+    let Some(first) = axis.first() else {
+        return table;
+    };
+    for s in &first.strategies {
+        for churn in churn_values(&axis) {
+            let here: Vec<&crate::sweep::PointStrategy> = axis
+                .iter()
+                .filter(|p| p.point.churn == churn)
+                .filter_map(|p| p.strategies.iter().find(|x| x.label == s.label))
+                .collect();
+            let n = here.len().max(1) as f64;
+            let mean = |f: &dyn Fn(&crate::sweep::PointStrategy) -> f64| {
+                here.iter().map(|x| f(x)).sum::<f64>() / n
+            };
+            let modelled = here
+                .iter()
+                .all(|x| x.modelled_run_ms.is_some())
+                .then(|| mean(&|x| x.modelled_run_ms.unwrap_or(0.0)));
+            table.push(vec![
+                format!("{} ({})", s.label, s.write),
+                format::percent(churn),
+                format!("{:.0}", mean(&|x| x.rows_scanned_per_run)),
+                format!("{:.2}", mean(&|x| x.bytes_scanned_per_run) / 1e6),
+                format!("{:.1}", mean(&|x| x.run_ms)),
+                format!("{:.1}", mean(&|x| x.cpu_ms_per_run)),
+                modelled.map_or("—".into(), |m| format!("{m:.1}")),
+                format::money(mean(&|x| x.cost_per_run.unwrap_or(0.0))),
+            ]);
+        }
+    }
+    table
 }
 
 /// The scenario as TOML, the form a reader can save and run again.

@@ -12,6 +12,18 @@ pub fn percent(fraction: f64) -> String {
     }
 }
 
+/// A price in currency units, with the precision small per-run prices need ($0.0042).
+pub fn money(v: f64) -> String {
+    if v == 0.0 {
+        "0".to_string()
+    } else if v >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        let digits = (-v.log10()).ceil() as usize + 1;
+        trim(format!("{v:.digits$}"))
+    }
+}
+
 /// Milliseconds on a log axis: 0.5 ms, 20 ms, 1.5 s.
 pub fn millis(ms: f64) -> String {
     if ms >= 1000.0 {
@@ -74,5 +86,7 @@ mod tests {
         assert_eq!(millis(1500.0), "1.5 s");
         assert_eq!(millis(20.0), "20 ms");
         assert_eq!(seconds(90_000_000.0), "90 s");
+        assert_eq!(money(0.0042), "0.0042");
+        assert_eq!(money(12.345), "12.35");
     }
 }

@@ -70,31 +70,34 @@ pub fn summary_lines(results: &RunResults) -> Vec<String> {
     lines
 }
 
-/// The crossover points of a sweep, one row per strategy and table size.
+/// The crossover points of a sweep, one row per strategy, axis and measure.
 pub fn crossover_table(results: &crate::sweep::SweepResults) -> Table {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
     table.set_header(vec![
         "strategy",
         "write",
-        "rows",
-        "crossover churn (time)",
+        "along",
+        "at",
+        "measure",
+        "crossover",
         "spread over seeds",
     ]);
-    let percent = |x: f64| format!("{:.3}%", x * 100.0);
     for c in &results.crossovers {
         let value = c
             .value
-            .map_or("none in the swept range".to_string(), percent);
+            .map_or("none in the swept range".to_string(), |v| c.format_value(v));
         let spread = match (c.low, c.high) {
-            (Some(lo), Some(hi)) => format!("{} – {}", percent(lo), percent(hi)),
+            (Some(lo), Some(hi)) => format!("{} – {}", c.format_value(lo), c.format_value(hi)),
             _ => "—".to_string(),
         };
         table.add_row(vec![
             Cell::new(&c.label),
             Cell::new(&c.write),
-            Cell::new(c.rows).set_alignment(CellAlignment::Right),
-            Cell::new(value),
+            Cell::new(&c.axis),
+            Cell::new(c.setting()),
+            Cell::new(&c.measure),
+            Cell::new(value).set_alignment(CellAlignment::Right),
             Cell::new(spread),
         ]);
     }

@@ -4,8 +4,9 @@
 use super::document::VerdictLine;
 use crate::results::{RunResults, StrategyResult};
 use crate::scenario::Micros;
+use crate::scenario::StrategyKind;
 use crate::sweep::{
-    churn_values, mean_run_ms, Crossover, LagRecommendation, PointResult, SweepResults,
+    churn_values, mean_at_churn, Crossover, LagRecommendation, Measure, PointResult, SweepResults,
 };
 
 use super::format::percent;
@@ -87,51 +88,74 @@ pub fn run_summary(results: &RunResults) -> String {
 /// A crossover as a sentence: where incremental stops paying, or that it never does (or
 /// never starts to) in the swept range.
 pub fn crossover_sentence(sweep: &SweepResults, c: &Crossover) -> String {
-    let lag = c
-        .lag_us
-        .map_or(String::new(), |l| format!(", lag {}", Micros(l)));
-    let head = format!("{} ({}) at {} rows{lag}", c.label, c.write, c.rows);
+    let measure = if c.measure == "cost" {
+        "cheaper"
+    } else {
+        "faster"
+    };
+    let unmeasure = if c.measure == "cost" {
+        "dearer"
+    } else {
+        "slower"
+    };
+    let head = format!("{} ({}) at {}", c.label, c.write, c.setting());
+    let spread = match (c.low, c.high) {
+        (Some(lo), Some(hi)) => format!(
+            " (per seed {} – {})",
+            c.format_value(lo),
+            c.format_value(hi)
+        ),
+        _ => String::new(),
+    };
     if let Some(value) = c.value {
-        let spread = match (c.low, c.high) {
-            (Some(lo), Some(hi)) => format!(" (per seed {} – {})", percent(lo), percent(hi)),
-            _ => String::new(),
+        return if c.axis == "rows" {
+            format!(
+                "{head}: {measure} than full reprocessing on tables above {}{spread}; {unmeasure} below.",
+                c.format_value(value)
+            )
+        } else {
+            format!(
+                "{head}: {measure} than full reprocessing below {} churn per interval{spread}; {unmeasure} above.",
+                c.format_value(value)
+            )
         };
-        return format!(
-            "{head}: faster than full reprocessing below {} churn per interval{spread}; slower above.",
-            percent(value)
-        );
     }
+    let Some(rows) = c.rows else {
+        return format!("{head}: no crossover in the swept range of table sizes.");
+    };
     let axis: Vec<&PointResult> = sweep
         .points
         .iter()
-        .filter(|p| p.point.rows == c.rows && p.point.lag_us == c.lag_us)
+        .filter(|p| p.point.rows == rows && p.point.lag_us == c.lag_us)
         .collect();
     let churns = churn_values(&axis);
     let full_label = axis.first().and_then(|p| {
         p.strategies
             .iter()
-            .find(|s| s.strategy == "full")
+            .find(|s| s.strategy == StrategyKind::Full.name())
             .map(|s| s.label.clone())
     });
     let (Some(&lo), Some(&hi), Some(full)) = (churns.first(), churns.last(), full_label) else {
         return format!("{head}: no crossover in the swept range.");
     };
-    let ahead = mean_run_ms(&axis, &c.label, lo, None)
-        .zip(mean_run_ms(&axis, &full, lo, None))
-        .is_some_and(|(i, f)| i < f);
-    if ahead {
-        format!(
-            "{head}: no crossover in the swept range — faster than full reprocessing from {} to {} churn.",
-            percent(lo),
-            percent(hi)
-        )
+    let m = if c.measure == "cost" {
+        Measure::Cost
     } else {
-        format!(
-            "{head}: no crossover in the swept range — never faster than full reprocessing from {} to {} churn.",
-            percent(lo),
-            percent(hi)
-        )
-    }
+        Measure::Time
+    };
+    let ahead = mean_at_churn(&axis, &c.label, lo, None, m)
+        .zip(mean_at_churn(&axis, &full, lo, None, m))
+        .is_some_and(|(i, f)| i < f);
+    let verdict = if ahead {
+        format!("{measure} than full reprocessing")
+    } else {
+        format!("never {measure} than full reprocessing")
+    };
+    format!(
+        "{head}: no crossover in the swept range — {verdict} from {} to {} churn.",
+        percent(lo),
+        percent(hi)
+    )
 }
 
 pub fn lag_sentence(r: &LagRecommendation) -> String {

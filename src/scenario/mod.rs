@@ -45,6 +45,9 @@ pub struct Scenario {
     /// The parameter grid `incrlab sweep` runs (ignored by `run`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSpec>,
+    /// Prices and source bandwidth that turn measured counters into money and modelled time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostSpec>,
     /// What must hold after the run, checked by `incrlab check`.
     #[serde(default, rename = "expect", skip_serializing_if = "Vec::is_empty")]
     pub expectations: Vec<crate::expect::Expectation>,
@@ -350,6 +353,23 @@ impl StrategySpec {
 }
 
 /// `[sweep]`: every combination of the listed values is one sweep point.
+/// The price and environment model: what a run would cost on a warehouse that bills bytes
+/// scanned and CPU time, and how long it would take if the source were remote.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostSpec {
+    /// Currency units per terabyte (10^12 bytes) of source data scanned.
+    #[serde(default)]
+    pub price_per_tb_scanned: f64,
+    /// Currency units per hour of engine CPU time.
+    #[serde(default)]
+    pub price_per_cpu_hour: f64,
+    /// Bandwidth of a remote source in MB/s (10^6 bytes): every byte scanned adds transfer
+    /// time to the modelled run time. Absent: the source is local, no transfer time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_read_mb_per_s: Option<f64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepSpec {

@@ -48,7 +48,29 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     validate_transactions(s)?;
     validate_strategies(s)?;
     validate_sweep(s)?;
+    validate_cost(s)?;
     validate_expectations(s)
+}
+
+fn validate_cost(s: &Scenario) -> Result<(), Problem> {
+    let Some(cost) = &s.cost else { return Ok(()) };
+    for (key, value) in [
+        ("cost.price_per_tb_scanned", cost.price_per_tb_scanned),
+        ("cost.price_per_cpu_hour", cost.price_per_cpu_hour),
+    ] {
+        if !(value.is_finite() && value >= 0.0) {
+            return problem(key, format!("must be a price ≥ 0, got {value}"));
+        }
+    }
+    if let Some(mb) = cost.source_read_mb_per_s {
+        if !(mb.is_finite() && mb > 0.0) {
+            return problem(
+                "cost.source_read_mb_per_s",
+                format!("must be a bandwidth > 0 MB/s, got {mb}"),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn validate_sweep(s: &Scenario) -> Result<(), Problem> {

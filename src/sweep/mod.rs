@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::fs_atomic::write_atomic;
 use crate::results::RunResults;
 use crate::runner::{self, RunOptions};
-use crate::scenario::{Amount, LoadedScenario, Scenario, StrategyKind};
+use crate::scenario::{Amount, CostSpec, LoadedScenario, Scenario, StrategyKind};
 
 pub const SWEEP_FILE: &str = "sweep.json";
 
@@ -48,6 +48,43 @@ pub struct PointStrategy {
     pub permanent_total: u64,
     /// Mean wall time of a steady run: scheduled runs after the first (which loads everything).
     pub run_ms: f64,
+    /// Mean source bytes scanned per steady run (exact, like the rows).
+    #[serde(default)]
+    pub bytes_scanned_per_run: f64,
+    /// Mean engine CPU time per steady run (DuckDB's profiler).
+    #[serde(default)]
+    pub cpu_ms_per_run: f64,
+    /// With a `[cost]` model: the mean price of a steady run (bytes scanned + CPU time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_per_run: Option<f64>,
+    /// With a remote source (`cost.source_read_mb_per_s`): `run_ms` plus the modelled transfer
+    /// time of the bytes scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modelled_run_ms: Option<f64>,
+}
+
+/// What a crossover compares: measured per-run time, or the cost model's price per run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Time,
+    Cost,
+}
+
+impl Measure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Time => "time",
+            Measure::Cost => "cost",
+        }
+    }
+
+    /// This measure of one strategy at one point (`None`: cost without a `[cost]` model).
+    pub fn of(self, s: &PointStrategy) -> Option<f64> {
+        match self {
+            Measure::Time => Some(s.run_ms),
+            Measure::Cost => s.cost_per_run,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,9 +94,10 @@ pub struct PointResult {
     pub strategies: Vec<PointStrategy>,
 }
 
-/// Where a strategy's per-run time meets full reprocessing's along the churn axis, for one
-/// table size. `value` is the crossing of the seed-averaged curves, `low`/`high` the range of
-/// the per-seed crossings; all `None` when the curves do not meet in the swept range.
+/// Where a strategy's per-run time (or cost) meets full reprocessing's: along the churn axis
+/// for one table size, or along the rows axis for one number of changed rows. `value` is the
+/// crossing of the seed-averaged curves, `low`/`high` the range of the per-seed crossings; all
+/// `None` when the curves do not meet in the swept range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Crossover {
     pub label: String,
@@ -67,13 +105,42 @@ pub struct Crossover {
     pub write: String,
     pub axis: String,
     pub measure: String,
-    pub rows: u64,
+    /// The table size of a churn axis (`None` on the rows axis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// The changed rows per interval held fixed along a rows axis (`None` on a churn axis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_rows: Option<u64>,
     /// The lag of the `updated_at` strategies in these points, when the sweep varies it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag_us: Option<i64>,
     pub value: Option<f64>,
     pub low: Option<f64>,
     pub high: Option<f64>,
+}
+
+impl Crossover {
+    /// Where the axis sits: `1000000 rows` (churn axis) or `10000 changed rows per interval`
+    /// (rows axis), with the lag when the sweep varies it.
+    pub fn setting(&self) -> String {
+        let lag = self.lag_us.map_or(String::new(), |l| {
+            format!(", lag {}", crate::scenario::Micros(l))
+        });
+        match (self.rows, self.changed_rows) {
+            (Some(rows), _) => format!("{rows} rows{lag}"),
+            (None, Some(changed)) => format!("{changed} changed rows per interval{lag}"),
+            (None, None) => lag.trim_start_matches(", ").to_string(),
+        }
+    }
+
+    /// A crossing value as a reader wants it: a percentage of churn, or a row count.
+    pub fn format_value(&self, v: f64) -> String {
+        if self.axis == "rows" {
+            format!("{v:.0} rows")
+        } else {
+            crate::report::format::percent(v)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -344,7 +411,11 @@ pub fn run_sweep(
         .map(|(i, r)| PointResult {
             point: points[*i].1,
             history_digest: r.history_digest.clone(),
-            strategies: r.strategies.iter().map(summarise).collect(),
+            strategies: r
+                .strategies
+                .iter()
+                .map(|s| summarise(s, loaded.scenario.cost.as_ref()))
+                .collect(),
         })
         .collect();
     let mut runs = RunsTable::default();
@@ -364,19 +435,31 @@ pub fn run_sweep(
     })
 }
 
-fn summarise(s: &crate::results::StrategyResult) -> PointStrategy {
+fn summarise(s: &crate::results::StrategyResult, cost: Option<&CostSpec>) -> PointStrategy {
     // The first run reads the whole table into an empty target; drain runs see no new
     // changes. The steady state is the scheduled runs in between.
     let steady: Vec<_> = s.per_run.iter().filter(|r| !r.drain && r.run > 1).collect();
     let n = steady.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&crate::results::RunRecord) -> f64| {
+        steady.iter().map(|r| f(r)).sum::<f64>() / n
+    };
+    let run_ms = mean(&|r| r.wall_ms);
+    let bytes = mean(&|r| r.bytes_scanned as f64);
+    let cpu_ms = mean(&|r| r.cpu_ms);
     PointStrategy {
         label: s.label.clone(),
         strategy: s.strategy.clone(),
         write: s.write.clone(),
-        rows_scanned_per_run: steady.iter().map(|r| r.rows_scanned as f64).sum::<f64>() / n,
-        rows_written_per_run: steady.iter().map(|r| r.rows_written as f64).sum::<f64>() / n,
+        rows_scanned_per_run: mean(&|r| r.rows_scanned as f64),
+        rows_written_per_run: mean(&|r| r.rows_written as f64),
         permanent_total: s.permanent.total(),
-        run_ms: steady.iter().map(|r| r.wall_ms).sum::<f64>() / n,
+        run_ms,
+        bytes_scanned_per_run: bytes,
+        cpu_ms_per_run: cpu_ms,
+        cost_per_run: cost.map(|c| crate::cost::run_cost(c, bytes, cpu_ms)),
+        modelled_run_ms: cost
+            .filter(|c| c.source_read_mb_per_s.is_some())
+            .map(|c| run_ms + crate::cost::transfer_ms(c, bytes)),
     }
 }
 
@@ -391,21 +474,94 @@ pub fn churn_axes(points: &[PointResult]) -> Vec<(u64, Option<i64>)> {
     groups
 }
 
-/// The mean steady per-run time of `label` over `points` at `churn`, over one seed or all;
+/// The mean of `measure` for `label` over the points at `churn`, over one seed or all;
 /// `None` when no point there measured it.
+pub fn mean_at_churn(
+    points: &[&PointResult],
+    label: &str,
+    churn: f64,
+    seed: Option<u64>,
+    measure: Measure,
+) -> Option<f64> {
+    mean_where(points, label, measure, |p| {
+        p.point.churn == churn && seed.is_none_or(|sd| p.point.seed == sd)
+    })
+}
+
+/// The mean steady per-run time of `label` at `churn` (see [`mean_at_churn`]).
 pub fn mean_run_ms(
     points: &[&PointResult],
     label: &str,
     churn: f64,
     seed: Option<u64>,
 ) -> Option<f64> {
-    let times: Vec<f64> = points
+    mean_at_churn(points, label, churn, seed, Measure::Time)
+}
+
+fn mean_where(
+    points: &[&PointResult],
+    label: &str,
+    measure: Measure,
+    keep: impl Fn(&PointResult) -> bool,
+) -> Option<f64> {
+    let values: Vec<f64> = points
         .iter()
-        .filter(|p| p.point.churn == churn && seed.is_none_or(|sd| p.point.seed == sd))
+        .filter(|p| keep(p))
         .filter_map(|p| p.strategies.iter().find(|x| x.label == label))
-        .map(|x| x.run_ms)
+        .filter_map(|x| measure.of(x))
         .collect();
-    (!times.is_empty()).then(|| times.iter().sum::<f64>() / times.len() as f64)
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// Changed rows per interval at a point (churn is a fraction of the table).
+pub fn changed_rows(p: &PointResult) -> u64 {
+    (p.point.rows as f64 * p.point.churn).round() as u64
+}
+
+/// Rows axes: for each number of changed rows swept at two or more table sizes (at the first
+/// lag, which does not change the work), the sizes in ascending order.
+pub fn rows_axes(points: &[PointResult]) -> Vec<(u64, Vec<u64>)> {
+    let Some(lag) = points.first().map(|p| p.point.lag_us) else {
+        return Vec::new();
+    };
+    let mut counts: Vec<u64> = points.iter().map(changed_rows).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    counts
+        .into_iter()
+        .filter_map(|changed| {
+            let mut sizes: Vec<u64> = points
+                .iter()
+                .filter(|p| changed_rows(p) == changed && p.point.lag_us == lag)
+                .map(|p| p.point.rows)
+                .collect();
+            sizes.sort_unstable();
+            sizes.dedup();
+            (sizes.len() >= 2).then_some((changed, sizes))
+        })
+        .collect()
+}
+
+/// The points of one rows axis (one changed-row count, the first lag).
+pub fn rows_axis_points(points: &[PointResult], changed: u64) -> Vec<&PointResult> {
+    let lag = points.first().and_then(|p| p.point.lag_us);
+    points
+        .iter()
+        .filter(|p| changed_rows(p) == changed && p.point.lag_us == lag)
+        .collect()
+}
+
+/// The mean of `measure` for `label` over the points of a rows axis at table size `rows`.
+pub fn mean_at_rows(
+    points: &[&PointResult],
+    label: &str,
+    rows: u64,
+    seed: Option<u64>,
+    measure: Measure,
+) -> Option<f64> {
+    mean_where(points, label, measure, |p| {
+        p.point.rows == rows && seed.is_none_or(|sd| p.point.seed == sd)
+    })
 }
 
 /// The churn values of `points`, in sweep order (ascending, as the scenario lists them).
@@ -415,68 +571,131 @@ pub fn churn_values(points: &[&PointResult]) -> Vec<f64> {
     churns
 }
 
-/// Per table size and incremental strategy, the churn where its run time meets `full`'s.
+fn seeds_of(points: &[&PointResult]) -> Vec<u64> {
+    let mut seeds: Vec<u64> = points.iter().map(|p| p.point.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    seeds
+}
+
+/// The measures a sweep's points carry: time always, cost when the scenario has a `[cost]`.
+fn measures(points: &[PointResult]) -> Vec<Measure> {
+    let costed = points
+        .iter()
+        .flat_map(|p| &p.strategies)
+        .any(|s| s.cost_per_run.is_some());
+    if costed {
+        vec![Measure::Time, Measure::Cost]
+    } else {
+        vec![Measure::Time]
+    }
+}
+
+/// Every crossover of a sweep: per churn axis (table size, lag) and per rows axis (changed
+/// rows), for each incremental strategy and measure.
 pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
     let mut out = Vec::new();
-    for (rows, lag_us) in churn_axes(points) {
-        let at_size: Vec<&PointResult> = points
-            .iter()
-            .filter(|p| p.point.rows == rows && p.point.lag_us == lag_us)
-            .collect();
-        let churns = churn_values(&at_size);
-        let mut seeds: Vec<u64> = at_size.iter().map(|p| p.point.seed).collect();
-        seeds.sort_unstable();
-        seeds.dedup();
-        let Some(first) = at_size.first() else {
-            continue;
-        };
-        let Some(full) = first
-            .strategies
-            .iter()
-            .find(|s| s.strategy == StrategyKind::Full.name())
-        else {
-            continue;
-        };
-        for s in first
-            .strategies
-            .iter()
-            .filter(|s| s.strategy != StrategyKind::Full.name())
-        {
-            // The mean curve over seeds, and one curve per seed for the spread.
+    for measure in measures(points) {
+        for (rows, lag_us) in churn_axes(points) {
+            let axis: Vec<&PointResult> = points
+                .iter()
+                .filter(|p| p.point.rows == rows && p.point.lag_us == lag_us)
+                .collect();
+            let churns = churn_values(&axis);
             let curve = |label: &str, seed: Option<u64>| -> Vec<f64> {
                 churns
                     .iter()
-                    .map(|&c| mean_run_ms(&at_size, label, c, seed).unwrap_or(0.0))
+                    .map(|&c| mean_at_churn(&axis, label, c, seed, measure).unwrap_or(0.0))
                     .collect()
             };
-            let value = crossing(&churns, &curve(&s.label, None), &curve(&full.label, None));
-            let per_seed: Vec<f64> = seeds
-                .iter()
-                .filter_map(|&seed| {
-                    crossing(
-                        &churns,
-                        &curve(&s.label, Some(seed)),
-                        &curve(&full.label, Some(seed)),
-                    )
-                })
-                .collect();
-            let low = per_seed.iter().copied().reduce(f64::min);
-            let high = per_seed.iter().copied().reduce(f64::max);
-            out.push(Crossover {
-                label: s.label.clone(),
-                strategy: s.strategy.clone(),
-                write: s.write.clone(),
-                axis: "churn".into(),
-                measure: "time".into(),
-                rows,
-                lag_us,
-                value,
-                low,
-                high,
-            });
+            // Along churn, incremental starts cheaper and meets full as changes grow.
+            let found = |label: &str, full: &str, seed: Option<u64>| {
+                crossing(&churns, &curve(label, seed), &curve(full, seed))
+            };
+            for (s, value, low, high) in crossings_on(&axis, found) {
+                out.push(Crossover {
+                    label: s.label.clone(),
+                    strategy: s.strategy.clone(),
+                    write: s.write.clone(),
+                    axis: "churn".into(),
+                    measure: measure.name().into(),
+                    rows: Some(rows),
+                    changed_rows: None,
+                    lag_us,
+                    value,
+                    low,
+                    high,
+                });
+            }
+        }
+        for (changed, sizes) in rows_axes(points) {
+            let axis = rows_axis_points(points, changed);
+            let xs: Vec<f64> = sizes.iter().map(|&r| r as f64).collect();
+            let curve = |label: &str, seed: Option<u64>| -> Vec<f64> {
+                sizes
+                    .iter()
+                    .map(|&r| mean_at_rows(&axis, label, r, seed, measure).unwrap_or(0.0))
+                    .collect()
+            };
+            // Along table size at fixed change, full grows and meets incremental from below:
+            // above the crossing, incremental pays.
+            let found = |label: &str, full: &str, seed: Option<u64>| {
+                crossing(&xs, &curve(full, seed), &curve(label, seed))
+            };
+            for (s, value, low, high) in crossings_on(&axis, found) {
+                out.push(Crossover {
+                    label: s.label.clone(),
+                    strategy: s.strategy.clone(),
+                    write: s.write.clone(),
+                    axis: "rows".into(),
+                    measure: measure.name().into(),
+                    rows: None,
+                    changed_rows: Some(changed),
+                    lag_us: axis.first().and_then(|p| p.point.lag_us),
+                    value,
+                    low,
+                    high,
+                });
+            }
         }
     }
     out
+}
+
+type Found<'a> = (&'a PointStrategy, Option<f64>, Option<f64>, Option<f64>);
+
+/// For each incremental strategy of an axis: the crossing of the seed-averaged curves and the
+/// range of the per-seed crossings, as `found(label, full label, seed)` computes them.
+fn crossings_on<'a>(
+    axis: &[&'a PointResult],
+    found: impl Fn(&str, &str, Option<u64>) -> Option<f64>,
+) -> Vec<Found<'a>> {
+    let Some(first) = axis.first() else {
+        return Vec::new();
+    };
+    let Some(full) = first
+        .strategies
+        .iter()
+        .find(|s| s.strategy == StrategyKind::Full.name())
+    else {
+        return Vec::new();
+    };
+    let seeds = seeds_of(axis);
+    first
+        .strategies
+        .iter()
+        .filter(|s| s.strategy != StrategyKind::Full.name())
+        .map(|s| {
+            let value = found(&s.label, &full.label, None);
+            let per_seed: Vec<f64> = seeds
+                .iter()
+                .filter_map(|&seed| found(&s.label, &full.label, Some(seed)))
+                .collect();
+            let low = per_seed.iter().copied().reduce(f64::min);
+            let high = per_seed.iter().copied().reduce(f64::max);
+            (s, value, low, high)
+        })
+        .collect()
 }
 
 impl SweepResults {

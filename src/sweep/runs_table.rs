@@ -32,12 +32,14 @@ struct Columns {
     drain: Vec<bool>,
     rows_read: Vec<u64>,
     rows_scanned: Vec<u64>,
+    bytes_scanned: Vec<u64>,
     rows_written: Vec<u64>,
     missing: Vec<u64>,
     stale: Vec<u64>,
     ghost: Vec<u64>,
     duplicate: Vec<u64>,
     wall_ms: Vec<f64>,
+    cpu_ms: Vec<f64>,
 }
 
 impl Columns {
@@ -56,12 +58,14 @@ impl Columns {
                 self.drain.push(r.drain);
                 self.rows_read.push(r.rows_read);
                 self.rows_scanned.push(r.rows_scanned);
+                self.bytes_scanned.push(r.bytes_scanned);
                 self.rows_written.push(r.rows_written);
                 self.missing.push(r.divergence.missing);
                 self.stale.push(r.divergence.stale);
                 self.ghost.push(r.divergence.ghost);
                 self.duplicate.push(r.divergence.duplicate);
                 self.wall_ms.push(r.wall_ms);
+                self.cpu_ms.push(r.cpu_ms);
             }
         }
     }
@@ -82,12 +86,14 @@ impl Columns {
                 Column::new("drain".into(), &self.drain),
                 Column::new("rows_read".into(), &self.rows_read),
                 Column::new("rows_scanned".into(), &self.rows_scanned),
+                Column::new("bytes_scanned".into(), &self.bytes_scanned),
                 Column::new("rows_written".into(), &self.rows_written),
                 Column::new("missing".into(), &self.missing),
                 Column::new("stale".into(), &self.stale),
                 Column::new("ghost".into(), &self.ghost),
                 Column::new("duplicate".into(), &self.duplicate),
                 Column::new("wall_ms".into(), &self.wall_ms),
+                Column::new("cpu_ms".into(), &self.cpu_ms),
             ],
         )
         .context(|| "building the runs table".to_string())

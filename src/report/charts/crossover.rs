@@ -9,14 +9,16 @@ use super::{draw_svg, Chart};
 use crate::error::Result;
 use crate::report::format;
 use crate::scenario::{Micros, StrategyKind};
-use crate::sweep::{churn_values, mean_run_ms, PointResult, SweepResults};
+use crate::sweep::{churn_values, mean_at_churn, Measure, PointResult, SweepResults};
 
-/// The crossover chart of one churn axis (one table size, one lag); `None` when the axis has
-/// fewer than two churn values.
+/// The crossover chart of one churn axis (one table size, one lag) for one measure (time, or
+/// the cost model's price); `None` when the axis has fewer than two churn values or the
+/// measure was not taken.
 pub fn crossover_chart(
     sweep: &SweepResults,
     rows: u64,
     lag_us: Option<i64>,
+    measure: Measure,
     name: &str,
 ) -> Result<Option<Chart>> {
     let axis: Vec<&PointResult> = sweep
@@ -39,7 +41,7 @@ pub fn crossover_chart(
             reference: s.strategy == StrategyKind::Full.name(),
             points: churns
                 .iter()
-                .filter_map(|&c| mean_run_ms(&axis, &s.label, c, None).map(|ms| (c, ms)))
+                .filter_map(|&c| mean_at_churn(&axis, &s.label, c, None, measure).map(|v| (c, v)))
                 // A log axis has no place for zero; a zero time is a run that did nothing.
                 .filter(|&(_, ms)| ms > 0.0)
                 .collect(),
@@ -48,7 +50,7 @@ pub fn crossover_chart(
     let marks: Vec<(String, f64, f64)> = sweep
         .crossovers
         .iter()
-        .filter(|c| c.rows == rows && c.lag_us == lag_us && c.measure == "time")
+        .filter(|c| c.rows == Some(rows) && c.lag_us == lag_us && c.measure == measure.name())
         .filter_map(|c| {
             let value = c.value?;
             let full = series.iter().find(|s| s.reference)?;
@@ -57,8 +59,15 @@ pub fn crossover_chart(
         .collect();
 
     let lag_note = lag_us.map_or(String::new(), |l| format!(", lag {}", Micros(l)));
+    if series.iter().all(|s| s.points.is_empty()) {
+        return Ok(None);
+    }
+    let what = match measure {
+        Measure::Time => "Per-run time",
+        Measure::Cost => "Per-run cost",
+    };
     let title = format!(
-        "Per-run time vs churn — {} rows{lag_note}",
+        "{what} vs churn — {} rows{lag_note}",
         format::count(rows as f64)
     );
     let axes = Axes {
@@ -67,6 +76,14 @@ pub fn crossover_chart(
         x_label: &|x| format::percent(*x),
         x_range: (churns[0] / 1.3, churns[churns.len() - 1] * 1.3),
         x_ticks: churns.clone(),
+        y_desc: match measure {
+            Measure::Time => "time per run (ms, log scale)",
+            Measure::Cost => "cost per run (price units, log scale)",
+        },
+        y_label: match measure {
+            Measure::Time => &|y| format::millis(*y),
+            Measure::Cost => &|y| format::money(*y),
+        },
     };
     let svg = draw_svg(name, WIDE, |root| {
         let mut chart = draw_log_lines(root, &axes, &series)?;
@@ -84,8 +101,14 @@ pub fn crossover_chart(
         }
         draw_legend(&mut chart)
     })?;
+    let measured = match measure {
+        Measure::Time => "per-run time",
+        Measure::Cost => {
+            "per-run cost (the scenario's [cost] model: bytes scanned and CPU time, priced)"
+        }
+    };
     let caption = format!(
-        "Mean steady per-run time over {} seed(s) at each churn. Where an incremental line meets the black \
+        "Mean steady {measured} over {} seed(s) at each churn. Where an incremental line meets the black \
          reference line (full reprocessing), incremental stops paying; × marks each crossover, \
          interpolated on a log scale between sweep points.",
         seeds_in(&axis)

@@ -7,7 +7,6 @@ use plotters::prelude::*;
 
 use super::style::{self, FONT, LABEL_PX, TITLE_PX};
 use super::DrawResult;
-use crate::report::format;
 
 type LogAxis = WithKeyPoints<LogCoord<f64>>;
 
@@ -28,6 +27,8 @@ pub struct Axes<'f> {
     pub x_range: (f64, f64),
     /// Ticks on the x axis: the swept values themselves, so every point can be read off.
     pub x_ticks: Vec<f64>,
+    pub y_desc: &'f str,
+    pub y_label: &'f dyn Fn(&f64) -> String,
 }
 
 /// Sets up the chart with a log time axis covering every series, then draws them.
@@ -57,9 +58,9 @@ pub fn draw_log_lines<'a, 'b>(
     chart
         .configure_mesh()
         .x_desc(axes.x_desc)
-        .y_desc("time per run (ms, log scale)")
+        .y_desc(axes.y_desc)
         .x_label_formatter(axes.x_label)
-        .y_label_formatter(&|y| format::millis(*y))
+        .y_label_formatter(axes.y_label)
         .label_style((FONT, LABEL_PX))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;

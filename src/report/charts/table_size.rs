@@ -83,6 +83,8 @@ pub fn table_size_chart(sweep: &SweepResults) -> Result<Option<Chart>> {
         x_label: &|x| format::count(*x),
         x_range: (sizes[0] as f64 / 1.3, sizes[sizes.len() - 1] as f64 * 1.3),
         x_ticks: sizes.iter().map(|&r| r as f64).collect(),
+        y_desc: "time per run (ms, log scale)",
+        y_label: &|y| format::millis(*y),
     };
     let name = "table-size";
     let svg = draw_svg(name, WIDE, |root| {
