@@ -10,6 +10,7 @@ pub mod cost;
 pub mod engine;
 pub mod error;
 pub mod expect;
+pub mod explain;
 pub mod frame_files;
 pub mod fs_atomic;
 pub mod report;

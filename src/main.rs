@@ -94,6 +94,18 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Tell the story of one key: its versions, what each run read of it, why it ended wrong (or right).
+    Explain {
+        scenario: PathBuf,
+        /// The strategy's label, as in the verdict table.
+        #[arg(long)]
+        strategy: String,
+        /// The key (id) to follow.
+        #[arg(long)]
+        key: i64,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Re-render a results directory's report (index.html, report.md, charts/) from its results files alone.
     Report {
         /// A directory written by `run`, `sweep` or `merge`.
@@ -141,6 +153,7 @@ fn execute(command: Command) -> Result<(), Error> {
             let options = RunOptions {
                 seed,
                 progress: Some(progress.run_hook()),
+                ..RunOptions::default()
             };
             let results = runner::run(&loaded, &options)?;
             if check_determinism {
@@ -263,6 +276,50 @@ fn execute(command: Command) -> Result<(), Error> {
             let report = report::write_report(&out)?;
             print_sweep(&merged, &out);
             print_report_path(&report);
+            Ok(())
+        }
+        Command::Explain {
+            scenario,
+            strategy,
+            key,
+            seed,
+        } => {
+            let loaded = Scenario::load(&scenario)?;
+            let labels: Vec<String> = loaded
+                .scenario
+                .strategies
+                .iter()
+                .map(|s| s.label())
+                .collect();
+            let Some(index) = labels.iter().position(|l| *l == strategy) else {
+                return Err(Error::Argument {
+                    flag: "--strategy".into(),
+                    message: format!(
+                        "`{strategy}` is not a strategy of {}; its labels: {}",
+                        scenario.display(),
+                        labels.join(", ")
+                    ),
+                });
+            };
+            let history = runner::simulate(&loaded, seed);
+            if key < 1 || key > history.max_id {
+                return Err(Error::Argument {
+                    flag: "--key".into(),
+                    message: format!("ids in this history run from 1 to {}", history.max_id),
+                });
+            }
+            let results = runner::run(
+                &loaded,
+                &RunOptions {
+                    seed,
+                    watch_key: Some(key),
+                    ..RunOptions::default()
+                },
+            )?;
+            let spec = &results.scenario_as_run.strategies[index];
+            for line in incrlab::explain::story(&history, &results.strategies[index], spec, key) {
+                println!("{line}");
+            }
             Ok(())
         }
         Command::Report { dir } => {

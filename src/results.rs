@@ -97,6 +97,10 @@ pub struct RunRecord {
     pub wall_ms: f64,
     #[serde(default)]
     pub cpu_ms: f64,
+    /// With `watch_key` (`incrlab explain`): the versions (lsns) the target held for that key
+    /// after this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watched_lsns: Option<Vec<i64>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ use crate::engine::{
     DuckDbEngine, Engine, ReadRequest, ReadSpec, ReadStats, TargetId, TargetVersions,
 };
 use crate::error::{Error, Result};
+use crate::explain;
 use crate::results::{ms, RunRecord, RunResults, RunTimings, StrategyResult};
 use crate::scenario::{LoadedScenario, StrategySpec, WriteMode};
 use crate::sim::{generate, History};
@@ -33,6 +34,9 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Told after every run (scheduled or drain), for a progress bar.
     pub progress: Option<ProgressHook>,
+    /// Record, after every run, the versions each target holds for this key (`incrlab
+    /// explain`): the engine's own answer, not a reconstruction.
+    pub watch_key: Option<i64>,
 }
 
 /// A callback given `(runs done, scheduled runs)` after every run; drain runs count past the
@@ -161,6 +165,9 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             let verdict = oracle.check(&versions, 0);
             let record = lane.records.last_mut().expect("run_lane pushed a record");
             record.divergence = verdict.divergence;
+            if let Some(key) = options.watch_key {
+                record.watched_lsns = Some(held_by(&versions, key));
+            }
             lane.worst = lane.worst.max(verdict.divergence);
             lane.last = verdict.divergence;
             let oldest = oracle.age_wrong_keys(&mut lane.wrong_for);
@@ -185,13 +192,13 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
     let mut strategies = Vec::with_capacity(lanes.len());
     let mut wrong_ids = Vec::with_capacity(lanes.len());
     for lane in lanes {
-        let (samples, lost_ids) = if lane.last.is_exact() {
-            (Vec::new(), Vec::new())
+        let (samples, lost_ids, final_versions) = if lane.last.is_exact() {
+            (Vec::new(), Vec::new(), None)
         } else {
             let versions = engine.target_versions(lane.target)?;
             let samples = oracle.check(&versions, SAMPLE_WRONG_KEYS).samples;
             let lost = oracle.check(&versions, MAX_LOST_PER_STRATEGY).samples;
-            (samples, lost.iter().map(|k| k.id).collect())
+            (samples, lost.iter().map(|k| k.id).collect(), Some(versions))
         };
         wrong_ids.push((lane.spec.label(), lane.last.total(), lost_ids));
         strategies.push(StrategyResult {
@@ -213,6 +220,19 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             sql_ms: ms(lane.sql),
             cpu_ms: ms(lane.cpu),
         });
+        if let (Some(result), Some(versions)) = (strategies.last_mut(), final_versions) {
+            let reasons: Vec<String> = result
+                .sample_wrong_keys
+                .iter()
+                .map(|k| {
+                    let held = held_by(&versions, k.id);
+                    explain::reason(&history, result, &lane.spec, k.id, &held)
+                })
+                .collect();
+            for (k, why) in result.sample_wrong_keys.iter_mut().zip(reasons) {
+                k.reason = why;
+            }
+        }
     }
 
     let timeline = Timeline::build(&history, scenario.writers.count, &wrong_ids);
@@ -310,8 +330,22 @@ fn run_lane(
         target_digest: format!("{target_digest:016x}"),
         wall_ms: ms(wall),
         cpu_ms: ms(cpu),
+        watched_lsns: None,
     });
     Ok(versions)
+}
+
+/// The versions (lsns) a target holds for one key, in order.
+fn held_by(versions: &TargetVersions, key: i64) -> Vec<i64> {
+    let mut held: Vec<i64> = versions
+        .id
+        .iter()
+        .zip(&versions.lsn)
+        .filter(|(&id, _)| id == key)
+        .map(|(_, &lsn)| lsn)
+        .collect();
+    held.sort_unstable();
+    held
 }
 
 /// An order-independent fingerprint of a target's rows: the drain stops when it stops moving.

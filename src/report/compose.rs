@@ -51,7 +51,7 @@ pub fn compose(inputs: &ReportInputs) -> Result<Document> {
             .collect();
         if !sentences.is_empty() {
             blocks.push(Block::Paragraph(
-                "Where incremental stops paying (per-run time against full reprocessing):".into(),
+                "Where incremental stops paying (per-run time, and with a [cost] model per-run cost, against full reprocessing):".into(),
             ));
             blocks.push(Block::Bullets(sentences));
         }

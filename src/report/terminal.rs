@@ -61,6 +61,16 @@ pub fn summary_lines(results: &RunResults) -> Vec<String> {
         "missing/stale/ghost/duplicate: permanent divergence after the drain; worst transient: largest total during the runs"
             .to_string(),
     );
+    if let Some((s, key)) = results
+        .strategies
+        .iter()
+        .find_map(|s| s.sample_wrong_keys.first().map(|k| (s, k)))
+    {
+        lines.push(format!(
+            "why a key is wrong: incrlab explain SCENARIO --strategy '{}' --key {} (sample keys and reasons are in results.json)",
+            s.label, key.id
+        ));
+    }
     for s in results.strategies.iter().filter(|s| !s.settled) {
         lines.push(format!(
             "note: {} still changed its target on the last drain run (it re-writes the same rows every run)",

@@ -53,7 +53,7 @@ pub enum DivergenceClass {
 }
 
 /// One wrong key, for samples and explanations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WrongKey {
     pub id: i64,
     pub class: DivergenceClass,
@@ -61,6 +61,9 @@ pub struct WrongKey {
     pub expected_lsn: Option<i64>,
     /// A version the target holds (`None` when absent).
     pub found_lsn: Option<i64>,
+    /// Why the key ended wrong, in one line (filled in by the runner from `explain`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -226,6 +229,7 @@ impl Oracle {
             _ => return None,
         };
         Some(WrongKey {
+            reason: String::new(),
             id,
             class,
             expected_lsn: expected,

@@ -2,6 +2,7 @@
 //! as the reference, every crossover point marked with its value.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::log_lines::{draw_legend, draw_log_lines, Axes, Series};
 use super::style::{self, FONT, LABEL_PX, WIDE};
@@ -87,19 +88,38 @@ pub fn crossover_chart(
     };
     let svg = draw_svg(name, WIDE, |root| {
         let mut chart = draw_log_lines(root, &axes, &series)?;
-        for (label, churn, ms) in &marks {
+        let x_mid = (churns[0] * churns[churns.len() - 1]).sqrt();
+        for (i, (label, churn, ms)) in marks.iter().enumerate() {
             chart.draw_series(std::iter::once(Cross::new(
                 (*churn, *ms),
                 7,
                 style::LOST.stroke_width(3),
             )))?;
+            // Labels of nearby crossings would overlap: stagger them in height, alternately
+            // below and above the mark, and keep them inside the plot on the right.
+            let step = 1.35f64.powi(1 + (i / 2) as i32);
+            let y = if i % 2 == 0 { *ms / step } else { *ms * step };
+            let anchor = if *churn > x_mid {
+                HPos::Right
+            } else {
+                HPos::Left
+            };
+            let font = TextStyle::from((FONT, LABEL_PX).into_font())
+                .color(&style::LOST)
+                .pos(Pos::new(anchor, VPos::Center));
             chart.draw_series(std::iter::once(Text::new(
-                format!("{label}: {}", format::percent(*churn)),
-                (*churn, *ms * 1.25),
-                (FONT, LABEL_PX).into_font().color(&style::LOST),
+                format!(" {label}: {} ", format::percent(*churn)),
+                (*churn, y),
+                font,
             )))?;
         }
-        draw_legend(&mut chart)
+        // The time curves rise to the upper right, the cost curves start low on the left: the
+        // legend goes where the lines are not.
+        let corner = match measure {
+            Measure::Time => SeriesLabelPosition::UpperLeft,
+            Measure::Cost => SeriesLabelPosition::LowerRight,
+        };
+        draw_legend(&mut chart, corner)
     })?;
     let measured = match measure {
         Measure::Time => "per-run time",

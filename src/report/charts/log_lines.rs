@@ -111,10 +111,13 @@ fn ticks_1_2_5(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 /// The legend, drawn last so it sits above every line.
-pub fn draw_legend<'a, 'b: 'a>(chart: &mut LogLogChart<'a, 'b>) -> DrawResult {
+pub fn draw_legend<'a, 'b: 'a>(
+    chart: &mut LogLogChart<'a, 'b>,
+    corner: SeriesLabelPosition,
+) -> DrawResult {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(corner)
         .background_style(WHITE.mix(0.9))
         .border_style(style::MUTED)
         .label_font((FONT, LABEL_PX))

@@ -1,6 +1,8 @@
 //! Per-run time against table size at a fixed number of changed rows: work proportional to
 //! change stays flat, work proportional to the table climbs.
 
+use plotters::chart::SeriesLabelPosition;
+
 use super::log_lines::{draw_legend, draw_log_lines, Axes, Series};
 use super::style::WIDE;
 use super::{draw_svg, Chart};
@@ -89,7 +91,7 @@ pub fn table_size_chart(sweep: &SweepResults) -> Result<Option<Chart>> {
     let name = "table-size";
     let svg = draw_svg(name, WIDE, |root| {
         let mut chart = draw_log_lines(root, &axes, &series)?;
-        draw_legend(&mut chart)
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
     })?;
     Ok(Some(Chart {
         name: name.to_string(),

@@ -1,0 +1,175 @@
+//! `incrlab explain` and the reasons attached to sample wrong keys: each names the mechanism
+//! that lost the key, with the figures behind it.
+
+mod common;
+
+use std::process::Command;
+
+use incrlab::explain;
+use incrlab::runner::{self, RunOptions};
+
+fn incrlab(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_incrlab"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_sample_wrong_key_carries_a_reason_naming_its_class() {
+    let results = common::run(&common::load("quickstart.toml"));
+    let mut seen = 0;
+    for s in &results.strategies {
+        for k in &s.sample_wrong_keys {
+            let class = format!("{:?}", k.class).to_lowercase();
+            assert!(
+                k.reason.starts_with(&format!("{class}:")),
+                "{} key {}: {}",
+                s.label,
+                k.id,
+                k.reason
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "the quickstart loses keys to explain");
+}
+
+#[test]
+fn a_key_lost_to_a_fast_clock_is_explained_by_the_watermark_running_ahead() {
+    let results = common::run(&common::load("clock_skew.toml"));
+    let lost = common::strategy(&results, "updated_at>");
+    let missing = lost
+        .sample_wrong_keys
+        .iter()
+        .find(|k| k.reason.starts_with("missing"))
+        .expect("clock skew loses inserts");
+    assert!(
+        missing.reason.contains("a writer's clock runs ahead"),
+        "{}",
+        missing.reason
+    );
+    assert!(
+        missing.reason.contains("below the bound"),
+        "{}",
+        missing.reason
+    );
+}
+
+#[test]
+fn an_update_under_an_id_watermark_is_explained_as_invisible_to_id_reads() {
+    let results = common::run(&common::load("quickstart.toml"));
+    let wm = common::strategy(&results, "watermark_id");
+    let stale = wm
+        .sample_wrong_keys
+        .iter()
+        .find(|k| k.reason.starts_with("stale"))
+        .expect("watermark_id misses updates");
+    assert!(
+        stale.reason.contains("never changes to old ones"),
+        "{}",
+        stale.reason
+    );
+}
+
+#[test]
+fn a_hard_delete_is_explained_as_leaving_nothing_to_read() {
+    let results = common::run(&common::load("quickstart.toml"));
+    let ts = common::strategy(&results, "updated_at>");
+    let ghost = ts
+        .sample_wrong_keys
+        .iter()
+        .find(|k| k.reason.starts_with("ghost"))
+        .expect("quickstart hard-deletes rows");
+    assert!(ghost.reason.contains("hard delete"), "{}", ghost.reason);
+}
+
+#[test]
+fn the_story_ends_with_the_same_reason_and_follows_the_target_run_by_run() {
+    let loaded = common::load("clock_skew.toml");
+    let plain = common::run(&loaded);
+    let sample = &common::strategy(&plain, "updated_at>").sample_wrong_keys[0];
+    let watched = runner::run(
+        &loaded,
+        &RunOptions {
+            watch_key: Some(sample.id),
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
+    let index = watched
+        .strategies
+        .iter()
+        .position(|s| s.label == "updated_at>")
+        .unwrap();
+    let history = runner::simulate(&loaded, None);
+    let story = explain::story(
+        &history,
+        &watched.strategies[index],
+        &watched.scenario_as_run.strategies[index],
+        sample.id,
+    );
+    assert_eq!(story.last().unwrap(), &format!("why: {}", sample.reason));
+    // One line per run, each with what the engine said the target held.
+    let runs = watched.strategies[index].per_run.len();
+    assert_eq!(
+        story.iter().filter(|l| l.contains("target holds")).count(),
+        runs
+    );
+}
+
+#[test]
+fn derived_reads_agree_with_what_the_engine_wrote() {
+    // For an upsert strategy, a run that read a version of the key leaves the target holding it.
+    let loaded = common::load("quickstart.toml");
+    let history = runner::simulate(&loaded, None);
+    let mut checked = 0;
+    for key in [3, 17, 250, 4_000, 9_999] {
+        let results = runner::run(
+            &loaded,
+            &RunOptions {
+                watch_key: Some(key),
+                ..RunOptions::default()
+            },
+        )
+        .unwrap();
+        for (s, spec) in results
+            .strategies
+            .iter()
+            .zip(&results.scenario_as_run.strategies)
+        {
+            for line in explain::story(&history, s, spec, key)
+                .iter()
+                .filter(|l| l.contains("; got lsn"))
+            {
+                let got = line
+                    .split("; got ")
+                    .nth(1)
+                    .unwrap()
+                    .split(';')
+                    .next()
+                    .unwrap();
+                let last_read = got.split(", ").last().unwrap();
+                let held = line.split("target holds ").nth(1).unwrap();
+                assert!(
+                    held.contains(last_read),
+                    "{} key {key}: read {got} but holds {held}",
+                    s.label
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} reads checked");
+}
+
+#[test]
+fn explain_rejects_an_unknown_strategy_and_an_unknown_key() {
+    let scenario = common::scenarios_dir().join("quickstart.toml");
+    let scenario = scenario.to_str().unwrap();
+    let out = incrlab(&["explain", scenario, "--strategy", "nope", "--key", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("watermark_id"));
+    let out = incrlab(&["explain", scenario, "--strategy", "cdc", "--key", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}
