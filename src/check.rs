@@ -51,9 +51,15 @@ pub fn check_scenario(loaded: &LoadedScenario, options: &CheckOptions) -> Result
     if expectations.is_empty() && options.baseline.is_none() && options.out.is_none() {
         return Ok(Vec::new());
     }
-    let results = runner::run(loaded, &RunOptions::default())?;
+    let options_for_run = RunOptions {
+        check_idempotence: expectations.iter().any(|e| e.idempotent.is_some()),
+        ..RunOptions::default()
+    };
+    let results = runner::run(loaded, &options_for_run)?;
     let rerun = if expectations.iter().any(|e| e.deterministic.is_some()) {
-        Some(runner::run(loaded, &RunOptions::default())?)
+        // The same options: scan counts depend on the engine's physical layout, which depends
+        // on every statement run on it (retries included).
+        Some(runner::run(loaded, &options_for_run)?)
     } else {
         None
     };

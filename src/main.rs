@@ -42,6 +42,10 @@ enum Command {
         /// Run the whole scenario twice and fail unless history and every target agree.
         #[arg(long)]
         check_determinism: bool,
+        /// Retry every run from the state persisted before it and report, per strategy, whether
+        /// the retry left the same target and state.
+        #[arg(long)]
+        check_idempotence: bool,
     },
     /// Export a scenario's ground-truth history (every row version) as Parquet.
     Simulate {
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         seed: None,
         quiet: false,
         check_determinism: false,
+        check_idempotence: false,
     });
     match execute(command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -145,6 +150,7 @@ fn execute(command: Command) -> Result<(), Error> {
             seed,
             quiet,
             check_determinism,
+            check_idempotence,
         } => {
             let loaded = Scenario::load(&scenario)?;
             let out = out.unwrap_or_else(|| Path::new("reports").join(&loaded.scenario.name));
@@ -153,6 +159,7 @@ fn execute(command: Command) -> Result<(), Error> {
             let options = RunOptions {
                 seed,
                 progress: Some(progress.run_hook()),
+                check_idempotence,
                 ..RunOptions::default()
             };
             let results = runner::run(&loaded, &options)?;

@@ -64,6 +64,13 @@ pub struct StrategyResult {
     pub longest_divergence_runs: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconcile_every: Option<u32>,
+    /// With `--check-idempotence`: whether every run, retried from the state persisted before
+    /// it, left the same target and state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<bool>,
+    /// With `--check-idempotence`: the first run whose retry changed the target or state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_non_idempotent_run: Option<u32>,
     /// Up to 20 keys still wrong after the drain, by id.
     pub sample_wrong_keys: Vec<WrongKey>,
     pub per_run: Vec<RunRecord>,

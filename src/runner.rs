@@ -37,6 +37,9 @@ pub struct RunOptions {
     /// Record, after every run, the versions each target holds for this key (`incrlab
     /// explain`): the engine's own answer, not a reconstruction.
     pub watch_key: Option<i64>,
+    /// Run every run a second time from the state persisted before it, as a retry after a
+    /// failure would, and record where the target or state came out different.
+    pub check_idempotence: bool,
 }
 
 /// A callback given `(runs done, scheduled runs)` after every run; drain runs count past the
@@ -71,6 +74,8 @@ struct Lane {
     wall: Duration,
     sql: Duration,
     cpu: Duration,
+    /// With the idempotence check: the first run whose rerun changed the target or state.
+    first_non_idempotent_run: Option<u32>,
 }
 
 pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> {
@@ -109,6 +114,7 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             wall: Duration::ZERO,
             sql: Duration::ZERO,
             cpu: Duration::ZERO,
+            first_non_idempotent_run: None,
         });
     }
 
@@ -160,7 +166,11 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
 
         oracle.advance_to(&history, time_us);
         for lane in &mut lanes {
-            let versions = run_lane(&mut engine, lane, &ctx, drain)?;
+            let versions = if options.check_idempotence {
+                run_lane_twice(&mut engine, lane, &ctx, drain)?
+            } else {
+                run_lane(&mut engine, lane, &ctx, drain)?
+            };
             let verify_started = Instant::now();
             let verdict = oracle.check(&versions, 0);
             let record = lane.records.last_mut().expect("run_lane pushed a record");
@@ -214,6 +224,10 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             settled: !lane.changed_last_run,
             longest_divergence_runs: lane.longest_divergence_runs,
             reconcile_every: lane.spec.reconcile_every,
+            idempotent: options
+                .check_idempotence
+                .then_some(lane.first_non_idempotent_run.is_none()),
+            first_non_idempotent_run: lane.first_non_idempotent_run,
             sample_wrong_keys: samples,
             per_run: lane.records,
             wall_ms: ms(lane.wall),
@@ -333,6 +347,55 @@ fn run_lane(
         watched_lsns: None,
     });
     Ok(versions)
+}
+
+/// Runs a lane's run, then reruns it from the state persisted before it — a retry — and notes
+/// the first run whose retry left a different target or state. The retry's outcome is what
+/// the lane continues with, as in production; its time is not counted twice.
+fn run_lane_twice(
+    engine: &mut DuckDbEngine,
+    lane: &mut Lane,
+    ctx: &RunContext,
+    drain: bool,
+) -> Result<TargetVersions> {
+    let state_before = lane.store.load()?;
+    let first = run_lane(engine, lane, ctx, drain)?;
+    let after_first = (fingerprint(&first), lane.store.load()?);
+    let kept = (
+        lane.records.len(),
+        lane.fingerprint.clone(),
+        lane.changed_last_run,
+        lane.wall,
+        lane.sql,
+        lane.cpu,
+        lane.reconciled_in_drain,
+    );
+    lane.store.save(&state_before)?;
+    // The retry compares against the first attempt, not against the run before it.
+    lane.fingerprint = Some(after_first.clone());
+    let retry = run_lane(engine, lane, ctx, drain)?;
+    let after_retry = (fingerprint(&retry), lane.store.load()?);
+    let retry_record = lane.records.pop().expect("run_lane pushed a record");
+    if let Some(record) = lane.records.last_mut() {
+        // The target now is the retry's; the record says what it holds.
+        record.target_digest = retry_record.target_digest;
+        record.watermark_after = retry_record.watermark_after;
+    }
+    debug_assert_eq!(lane.records.len(), kept.0);
+    lane.fingerprint = kept.1;
+    lane.changed_last_run = kept.2;
+    lane.wall = kept.3;
+    lane.sql = kept.4;
+    lane.cpu = kept.5;
+    lane.reconciled_in_drain = kept.6;
+    // Whether the run changed anything is judged against the run before, as without a retry.
+    let fingerprint_now = (after_retry.0, after_retry.1.clone());
+    lane.changed_last_run = lane.fingerprint.as_ref() != Some(&fingerprint_now);
+    lane.fingerprint = Some(fingerprint_now);
+    if after_retry != after_first && lane.first_non_idempotent_run.is_none() {
+        lane.first_non_idempotent_run = Some(ctx.run);
+    }
+    Ok(retry)
 }
 
 /// The versions (lsns) a target holds for one key, in order.

@@ -36,15 +36,7 @@ write = "append"
 fn expectation(strategy: &str) -> Expectation {
     Expectation {
         strategy: strategy.into(),
-        missing: None,
-        stale: None,
-        ghost: None,
-        duplicate: None,
-        rows_scanned: None,
-        rows_written: None,
-        deterministic: None,
-        crossover_churn: None,
-        recommended_lag_at_most: None,
+        ..Expectation::default()
     }
 }
 

@@ -18,7 +18,7 @@ pub use junit::write_junit;
 use crate::results::{RunResults, StrategyResult};
 
 /// One `[[expect]]` entry as written in a scenario file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Expectation {
     /// A strategy label from the same file, or `all`.
@@ -40,6 +40,10 @@ pub struct Expectation {
     /// The whole run, repeated with the same seed, gives the same history and results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deterministic: Option<bool>,
+    /// Every run, retried from the state persisted before it, leaves the same target and state
+    /// (checked with the runner's idempotence check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<bool>,
     /// From the scenario's `[sweep]`: the churn (a fraction) at which the strategy's run time
     /// meets full reprocessing's must lie in this range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +92,7 @@ impl Expectation {
             && self.rows_scanned.is_none()
             && self.rows_written.is_none()
             && self.deterministic.is_none()
+            && self.idempotent.is_none()
             && !self.needs_sweep()
     }
 
@@ -220,6 +225,28 @@ pub fn evaluate(
                 ("rows_scanned", e.rows_scanned, s.rows_scanned),
                 ("rows_written", e.rows_written, s.rows_written),
             ];
+            if let Some(wanted) = e.idempotent {
+                let (passed, actual) = match (s.idempotent, s.first_non_idempotent_run) {
+                    (Some(true), _) => (wanted, "idempotent".to_string()),
+                    (Some(false), run) => (
+                        !wanted,
+                        format!(
+                            "the retry of run {} changed the target or state",
+                            run.map_or("?".into(), |r| r.to_string())
+                        ),
+                    ),
+                    (None, _) => (false, "not checked (no idempotence check)".to_string()),
+                };
+                out.push(Outcome {
+                    scenario: results.scenario.clone(),
+                    strategy: s.label.clone(),
+                    key: "idempotent".into(),
+                    expected: format!("= {wanted}"),
+                    actual,
+                    passed,
+                    hint: None,
+                });
+            }
             for (key, bound, actual) in counts {
                 let Some(bound) = bound else { continue };
                 let passed = bound.holds(actual);

@@ -71,6 +71,20 @@ pub fn summary_lines(results: &RunResults) -> Vec<String> {
             s.label, key.id
         ));
     }
+    for s in &results.strategies {
+        match (s.idempotent, s.first_non_idempotent_run) {
+            (Some(true), _) => lines.push(format!(
+                "idempotent: {} — every run, retried from the state before it, left the same target and state",
+                s.label
+            )),
+            (Some(false), run) => lines.push(format!(
+                "NOT idempotent: {} — the retry of run {} left a different target or state",
+                s.label,
+                run.map_or("?".into(), |r| r.to_string())
+            )),
+            (None, _) => {}
+        }
+    }
     for s in results.strategies.iter().filter(|s| !s.settled) {
         lines.push(format!(
             "note: {} still changed its target on the last drain run (it re-writes the same rows every run)",
