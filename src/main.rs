@@ -348,6 +348,7 @@ fn execute(command: Command) -> Result<(), Error> {
                 &loaded,
                 &RunOptions {
                     seed,
+                    measure_bare_copy: true,
                     ..RunOptions::default()
                 },
             )?;

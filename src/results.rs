@@ -123,6 +123,10 @@ pub struct RunTimings {
     pub total_ms: f64,
     /// Of `total_ms`, the time inside the engine's statements (all strategies, source, reads of targets).
     pub sql_ms: f64,
+    /// `incrlab bench` only: a bare `CREATE TABLE … AS SELECT` of the live source, timed after
+    /// every steady scheduled run (median), the floor under full reprocessing's per-run time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bare_copy_ms: Option<f64>,
 }
 
 impl RunResults {

@@ -40,6 +40,9 @@ pub struct RunOptions {
     /// Run every run a second time from the state persisted before it, as a retry after a
     /// failure would, and record where the target or state came out different.
     pub check_idempotence: bool,
+    /// After every steady scheduled run, time a bare copy of the source in the same engine
+    /// (`incrlab bench` compares full reprocessing with it).
+    pub measure_bare_copy: bool,
 }
 
 /// A callback given `(runs done, scheduled runs)` after every run; drain runs count past the
@@ -135,6 +138,7 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         (last_scheduled + interval).max(ceil_to_multiple(history.last_commit_us(), interval));
 
     let mut drain_runs = 0u32;
+    let mut bare_copies: Vec<Duration> = Vec::new();
     // A reconciling strategy needs room for one reconciliation inside the drain.
     let max_drain_runs = scenario
         .strategies
@@ -185,6 +189,11 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             verify_time += verify_started.elapsed();
         }
 
+        // The floor under full reprocessing, timed on the same table as this run's strategies
+        // saw; steady runs only (after the first), as the per-run figures are.
+        if options.measure_bare_copy && !drain && run_number > 1 {
+            bare_copies.push(engine.bare_copy_time()?);
+        }
         if let Some(hook) = &options.progress {
             (hook.0)(run_number, history.run_times_us.len() as u32);
         }
@@ -249,6 +258,10 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         }
     }
 
+    if !bare_copies.is_empty() {
+        bare_copies.sort_unstable();
+        timings.bare_copy_ms = Some(ms(bare_copies[bare_copies.len() / 2]));
+    }
     let timeline = Timeline::build(&history, scenario.writers.count, &wrong_ids);
     timings.generate_ms = ms(generate_time);
     timings.load_ms = ms(load_time);

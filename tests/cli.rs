@@ -146,3 +146,28 @@ fn check_determinism_runs_twice_and_agrees() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("deterministic:"));
 }
+
+#[test]
+fn bench_compares_full_reprocessing_with_a_bare_copy_in_the_same_engine() {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/run.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let output = incrlab(dir.path(), &["bench", scenario.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("full per run (median)"))
+        .unwrap_or_else(|| panic!("no comparison line in:\n{stdout}"));
+    let ratio: f64 = line
+        .rsplit(": ")
+        .next()
+        .unwrap()
+        .trim_end_matches('×')
+        .parse()
+        .unwrap();
+    assert!(ratio > 0.0, "{line}");
+}

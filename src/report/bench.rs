@@ -40,6 +40,26 @@ pub fn lines(r: &RunResults) -> Vec<String> {
         ),
         format!("verification          {:>10.1} ms", t.verify_ms),
     ];
+    if let (Some(bare), Some(full)) = (
+        t.bare_copy_ms,
+        r.strategies.iter().find(|s| s.strategy == "full"),
+    ) {
+        // Steady runs: after the first, scheduled only, as the sweeps measure them.
+        let steady: Vec<f64> = full
+            .per_run
+            .iter()
+            .filter(|x| !x.drain && x.run > 1)
+            .map(|x| x.wall_ms)
+            .collect();
+        let mut sorted = steady.clone();
+        sorted.sort_by(f64::total_cmp);
+        if let Some(&median) = sorted.get(sorted.len() / 2) {
+            out.push(format!(
+                "full per run (median) {median:>10.1} ms vs bare CREATE TABLE AS SELECT {bare:.1} ms: {:.2}×",
+                median / bare.max(1e-9)
+            ));
+        }
+    }
     for s in &r.strategies {
         let runs = s.per_run.len().max(1) as f64;
         out.push(format!(
