@@ -9,48 +9,21 @@ use super::{draw_svg, Chart};
 use crate::error::Result;
 use crate::report::format;
 use crate::scenario::StrategyKind;
-use crate::sweep::{PointResult, SweepResults};
+use crate::sweep::{mean_at_rows, rows_axes, rows_axis_points, Measure, SweepResults};
 
-/// Changed rows per interval at a point (churn is a fraction of the table).
-fn changed_rows(p: &PointResult) -> u64 {
-    (p.point.rows as f64 * p.point.churn).round() as u64
-}
-
-/// The change count swept at the most table sizes, if at least two sizes share one.
-/// Along a lag sweep, the first lag's points stand for all (lag does not change the work).
-pub fn fixed_change_axis(sweep: &SweepResults) -> Option<(u64, Vec<u64>)> {
-    let lag = sweep.points.first()?.point.lag_us;
+/// `None` when the sweep has no change count shared by two table sizes. With several, the one
+/// swept at the most sizes is drawn (the first such, in ascending change count).
+pub fn table_size_chart(sweep: &SweepResults) -> Result<Option<Chart>> {
     let mut best: Option<(u64, Vec<u64>)> = None;
-    let mut counts: Vec<u64> = sweep.points.iter().map(changed_rows).collect();
-    counts.sort_unstable();
-    counts.dedup();
-    for changed in counts {
-        let mut sizes: Vec<u64> = sweep
-            .points
-            .iter()
-            .filter(|p| changed_rows(p) == changed && p.point.lag_us == lag)
-            .map(|p| p.point.rows)
-            .collect();
-        sizes.sort_unstable();
-        sizes.dedup();
-        if sizes.len() >= 2 && best.as_ref().is_none_or(|(_, b)| sizes.len() > b.len()) {
+    for (changed, sizes) in rows_axes(&sweep.points) {
+        if best.as_ref().is_none_or(|(_, b)| sizes.len() > b.len()) {
             best = Some((changed, sizes));
         }
     }
-    best
-}
-
-/// `None` when the sweep has no change count shared by two table sizes.
-pub fn table_size_chart(sweep: &SweepResults) -> Result<Option<Chart>> {
-    let Some((changed, sizes)) = fixed_change_axis(sweep) else {
+    let Some((changed, sizes)) = best else {
         return Ok(None);
     };
-    let lag = sweep.points.first().and_then(|p| p.point.lag_us);
-    let at: Vec<&PointResult> = sweep
-        .points
-        .iter()
-        .filter(|p| changed_rows(p) == changed && p.point.lag_us == lag)
-        .collect();
+    let at = rows_axis_points(&sweep.points, changed);
     let Some(first) = at.first() else {
         return Ok(None);
     };
@@ -63,14 +36,9 @@ pub fn table_size_chart(sweep: &SweepResults) -> Result<Option<Chart>> {
             points: sizes
                 .iter()
                 .filter_map(|&rows| {
-                    let times: Vec<f64> = at
-                        .iter()
-                        .filter(|p| p.point.rows == rows)
-                        .filter_map(|p| p.strategies.iter().find(|x| x.label == s.label))
-                        .map(|x| x.run_ms)
-                        .collect();
-                    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
-                    (mean > 0.0).then_some((rows as f64, mean))
+                    mean_at_rows(&at, &s.label, rows, None, Measure::Time)
+                        .filter(|&ms| ms > 0.0)
+                        .map(|ms| (rows as f64, ms))
                 })
                 .collect(),
         })
