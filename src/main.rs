@@ -176,7 +176,7 @@ fn execute(command: Command) -> Result<(), Error> {
             if !quiet {
                 let color = std::io::stdout().is_terminal();
                 println!("{}", terminal::verdict_table(&results, color));
-                for line in terminal::summary_lines(&results) {
+                for line in terminal::summary_lines(&results, &scenario) {
                     println!("{line}");
                 }
                 if check_determinism {

@@ -47,7 +47,8 @@ pub fn verdict_table(results: &RunResults, color: bool) -> Table {
 }
 
 /// The lines printed under the table: what the columns mean and how the run can be repeated.
-pub fn summary_lines(results: &RunResults) -> Vec<String> {
+/// `scenario` is the file the run came from, so the `explain` line can be run as printed.
+pub fn summary_lines(results: &RunResults, scenario: &std::path::Path) -> Vec<String> {
     let mut lines = vec![format!(
         "scenario {} · seed {} · {} runs + {} drain · history {} changes · digest {}",
         results.scenario,
@@ -67,8 +68,10 @@ pub fn summary_lines(results: &RunResults) -> Vec<String> {
         .find_map(|s| s.sample_wrong_keys.first().map(|k| (s, k)))
     {
         lines.push(format!(
-            "why a key is wrong: incrlab explain SCENARIO --strategy '{}' --key {} (sample keys and reasons are in results.json)",
-            s.label, key.id
+            "why a key is wrong: incrlab explain {} --strategy '{}' --key {} (sample keys and reasons are in results.json)",
+            scenario.display(),
+            s.label,
+            key.id
         ));
     }
     for s in &results.strategies {
