@@ -244,12 +244,13 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             cpu_ms: ms(lane.cpu),
         });
         if let (Some(result), Some(versions)) = (strategies.last_mut(), final_versions) {
-            let reasons: Vec<String> = result
-                .sample_wrong_keys
+            let ids: Vec<i64> = result.sample_wrong_keys.iter().map(|k| k.id).collect();
+            let reasons: Vec<String> = explain::versions_of_keys(&history, &ids)
                 .iter()
-                .map(|k| {
-                    let held = held_by(&versions, k.id);
-                    explain::reason(&history, result, &lane.spec, k.id, &held)
+                .zip(&ids)
+                .map(|(key_versions, &id)| {
+                    let held = held_by(&versions, id);
+                    explain::reason(key_versions, result, &lane.spec, id, &held)
                 })
                 .collect();
             for (k, why) in result.sample_wrong_keys.iter_mut().zip(reasons) {

@@ -189,12 +189,8 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
             c.axis.clone(),
             c.setting(),
             c.measure.clone(),
-            c.value
-                .map_or("none in the swept range".into(), |v| c.format_value(v)),
-            match (c.low, c.high) {
-                (Some(lo), Some(hi)) => format!("{} – {}", c.format_value(lo), c.format_value(hi)),
-                _ => "—".into(),
-            },
+            c.value_text(),
+            c.spread_text().unwrap_or_else(|| "—".into()),
         ]);
     }
     if !table.rows.is_empty() {

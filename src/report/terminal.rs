@@ -111,21 +111,14 @@ pub fn crossover_table(results: &crate::sweep::SweepResults) -> Table {
         "spread over seeds",
     ]);
     for c in &results.crossovers {
-        let value = c
-            .value
-            .map_or("none in the swept range".to_string(), |v| c.format_value(v));
-        let spread = match (c.low, c.high) {
-            (Some(lo), Some(hi)) => format!("{} – {}", c.format_value(lo), c.format_value(hi)),
-            _ => "—".to_string(),
-        };
         table.add_row(vec![
             Cell::new(&c.label),
             Cell::new(&c.write),
             Cell::new(&c.axis),
             Cell::new(c.setting()),
             Cell::new(&c.measure),
-            Cell::new(value).set_alignment(CellAlignment::Right),
-            Cell::new(spread),
+            Cell::new(c.value_text()).set_alignment(CellAlignment::Right),
+            Cell::new(c.spread_text().unwrap_or_else(|| "—".into())),
         ]);
     }
     table

@@ -99,14 +99,9 @@ pub fn crossover_sentence(sweep: &SweepResults, c: &Crossover) -> String {
         "slower"
     };
     let head = format!("{} ({}) at {}", c.label, c.write, c.setting());
-    let spread = match (c.low, c.high) {
-        (Some(lo), Some(hi)) => format!(
-            " (per seed {} – {})",
-            c.format_value(lo),
-            c.format_value(hi)
-        ),
-        _ => String::new(),
-    };
+    let spread = c
+        .spread_text()
+        .map_or(String::new(), |s| format!(" (per seed {s})"));
     if let Some(value) = c.value {
         return if c.axis == "rows" {
             format!(

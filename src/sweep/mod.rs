@@ -133,6 +133,26 @@ impl Crossover {
         }
     }
 
+    /// The crossing as text, or that there is none in the swept range.
+    pub fn value_text(&self) -> String {
+        self.value
+            .map_or("none in the swept range".to_string(), |v| {
+                self.format_value(v)
+            })
+    }
+
+    /// The range of the per-seed crossings as text (`—` when no seed crosses).
+    pub fn spread_text(&self) -> Option<String> {
+        match (self.low, self.high) {
+            (Some(lo), Some(hi)) => Some(format!(
+                "{} – {}",
+                self.format_value(lo),
+                self.format_value(hi)
+            )),
+            _ => None,
+        }
+    }
+
     /// A crossing value as a reader wants it: a percentage of churn, or a row count.
     pub fn format_value(&self, v: f64) -> String {
         if self.axis == "rows" {

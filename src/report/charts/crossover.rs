@@ -4,9 +4,9 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::log_lines::{draw_legend, draw_log_lines, Axes, Series};
+use super::log_lines::{draw_log_lines, Axes, Series};
 use super::style::{self, FONT, LABEL_PX, WIDE};
-use super::{draw_svg, Chart};
+use super::{draw_legend, draw_svg, Chart};
 use crate::error::Result;
 use crate::report::format;
 use crate::scenario::{Micros, StrategyKind};

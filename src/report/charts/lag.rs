@@ -5,7 +5,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::style::{self, FONT, LABEL_PX, TITLE_PX, WIDE};
-use super::{draw_svg, Chart};
+use super::{draw_legend, draw_svg, Chart};
 use crate::error::Result;
 use crate::report::format;
 use crate::scenario::Micros;
@@ -95,14 +95,7 @@ pub fn lag_chart(recommendations: &[&LagRecommendation], name: &str) -> Result<O
                 )))?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(style::MUTED)
-            .label_font((FONT, LABEL_PX))
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     })?;
     Ok(Some(Chart {
         name: name.to_string(),

@@ -6,7 +6,6 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::style::{self, FONT, LABEL_PX, TITLE_PX};
-use super::DrawResult;
 
 type LogAxis = WithKeyPoints<LogCoord<f64>>;
 
@@ -108,21 +107,6 @@ fn ticks_1_2_5(lo: f64, hi: f64) -> Vec<f64> {
         decade *= 10.0;
     }
     ticks
-}
-
-/// The legend, drawn last so it sits above every line.
-pub fn draw_legend<'a, 'b: 'a>(
-    chart: &mut LogLogChart<'a, 'b>,
-    corner: SeriesLabelPosition,
-) -> DrawResult {
-    chart
-        .configure_series_labels()
-        .position(corner)
-        .background_style(WHITE.mix(0.9))
-        .border_style(style::MUTED)
-        .label_font((FONT, LABEL_PX))
-        .draw()?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ pub use lag::lag_chart;
 pub use table_size::table_size_chart;
 pub use timeline::timeline_chart;
 
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
@@ -33,6 +33,21 @@ pub struct Chart {
 }
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// The legend every chart uses, in the corner given, drawn last so it sits above the series.
+fn draw_legend<'a, 'b: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+    corner: SeriesLabelPosition,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(corner)
+        .background_style(WHITE.mix(0.9))
+        .border_style(style::MUTED)
+        .label_font((style::FONT, style::LABEL_PX))
+        .draw()?;
+    Ok(())
+}
 
 /// Draws into an SVG string of `size` pixels; a plotters failure becomes an error naming the chart.
 fn draw_svg(

@@ -3,9 +3,9 @@
 
 use plotters::chart::SeriesLabelPosition;
 
-use super::log_lines::{draw_legend, draw_log_lines, Axes, Series};
+use super::log_lines::{draw_log_lines, Axes, Series};
 use super::style::WIDE;
-use super::{draw_svg, Chart};
+use super::{draw_legend, draw_svg, Chart};
 use crate::error::Result;
 use crate::report::format;
 use crate::scenario::StrategyKind;

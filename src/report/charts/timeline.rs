@@ -7,7 +7,7 @@
 use plotters::prelude::*;
 
 use super::style::{self, FONT, LABEL_PX, TITLE_PX};
-use super::{draw_svg, Chart};
+use super::{draw_legend, draw_svg, Chart};
 use crate::error::Result;
 use crate::results::{RunResults, StrategyResult};
 use crate::scenario::{Boundary, StrategyKind};
@@ -231,13 +231,7 @@ pub fn timeline_chart(results: &RunResults, timeline: &Timeline, index: usize) -
                     .label("lost: a hard delete, invisible to a timestamp read")
                     .legend(|(x, y)| Cross::new((x + 9, y), 5, style::LOST.stroke_width(2)));
             }
-            stamps
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.9))
-                .border_style(style::MUTED)
-                .label_font((FONT, LABEL_PX))
-                .draw()?;
+            draw_legend(&mut stamps, SeriesLabelPosition::UpperLeft)?;
         }
         Ok(())
     })?;
