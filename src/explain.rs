@@ -231,6 +231,29 @@ pub fn reason(
             s(last.commit_us)
         );
     }
+    // A run that read the key, committed its state first and crashed before its write
+    // landed: no later run reads the key again.
+    let skipped_by = result.per_run.iter().find_map(|r| {
+        let crash = result
+            .crashes
+            .iter()
+            .rev()
+            .find(|c| c.run == r.run && c.rows_skipped > 0)?;
+        read_by_run(spec, r, key, versions)
+            .contains(&last.lsn)
+            .then_some((r, crash))
+    });
+    if let Some((r, crash)) = skipped_by {
+        return format!(
+            "{class}: run {} at {} read the {op_name} lsn {}, committed its state before writing (commit_order before_write) and crashed at {} with {} of {} write chunks committed: the state had moved past the row, so no later run reads it; the target keeps {held_text}",
+            r.run,
+            s(r.time_us),
+            last.lsn,
+            crash.point.name(),
+            crash.chunks_committed,
+            crash.chunks,
+        );
+    }
     let Some(run) = first_run else {
         return format!(
             "{class}: lsn {} committed at {}, after the last run",
@@ -360,8 +383,15 @@ pub fn story(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let crashed = r.crashed_at.map_or(String::new(), |point| {
+            format!(
+                " — crashed at {} (attempt {} of the run)",
+                point.name(),
+                r.attempts
+            )
+        });
         lines.push(format!(
-            "  run {:>3} at {:>10}{}: {}; watermark {} → {}; got {saw}; target holds {held}",
+            "  run {:>3} at {:>10}{}: {}; watermark {} → {}; got {saw}; target holds {held}{crashed}",
             r.run,
             s(r.time_us),
             if r.drain { " (drain)" } else { "" },

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod expect;
 pub mod explain;
+pub mod faults;
 pub mod frame_files;
 pub mod fs_atomic;
 pub mod report;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fs_atomic::write_atomic;
-use crate::scenario::Scenario;
+use crate::scenario::{CrashPoint, Scenario};
 use crate::timeline::Timeline;
 use crate::verify::{Divergence, WrongKey};
 
@@ -71,6 +71,9 @@ pub struct StrategyResult {
     /// With `--check-idempotence`: the first run whose retry changed the target or state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_non_idempotent_run: Option<u32>,
+    /// Every crash injected into this strategy's runs, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crashes: Vec<CrashRecord>,
     /// Up to 20 keys still wrong after the drain, by id.
     pub sample_wrong_keys: Vec<WrongKey>,
     pub per_run: Vec<RunRecord>,
@@ -104,10 +107,45 @@ pub struct RunRecord {
     pub wall_ms: f64,
     #[serde(default)]
     pub cpu_ms: f64,
+    /// Attempts this run took (more than one after a crash with `restart = "immediately"`).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub attempts: u32,
+    /// Where the run's last attempt crashed, when it did (the run then left its target as the
+    /// crash did, and the next run starts from what was persisted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crashed_at: Option<CrashPoint>,
     /// With `watch_key` (`incrlab explain`): the versions (lsns) the target held for that key
     /// after this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watched_lsns: Option<Vec<i64>>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+/// One injected crash and what it left behind. Every count is exact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrashRecord {
+    pub run: u32,
+    /// 1-based attempt of the run.
+    pub attempt: u32,
+    pub point: CrashPoint,
+    /// Chunks of the write committed before the crash, of `chunks`.
+    pub chunks_committed: u32,
+    pub chunks: u32,
+    /// Batch rows (log events for cdc) committed to the target before the crash.
+    pub rows_committed: u64,
+    /// Of those, the ones beyond the persisted state: the next attempt reads (replays) them
+    /// again, and a write that does not absorb repeats duplicates them.
+    pub rows_replayed: u64,
+    /// Batch rows the persisted state already counts as done but that never reached the
+    /// target: lost silently (state committed before the write).
+    pub rows_skipped: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -195,3 +195,68 @@ fn a_zero_source_bandwidth_is_rejected() {
         &["`cost.source_read_mb_per_s`", "bandwidth > 0"],
     );
 }
+
+#[test]
+fn a_crash_listed_outside_the_schedule_is_named() {
+    let text = format!("{GOOD}\n[faults]\ncrashes = [{{ run = 9, point = \"mid_write\" }}]\n");
+    let outcome = run_with("crash_run.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "crash_run.toml",
+        &["`faults.crashes[1].run`", "run 9 is not a scheduled run"],
+    );
+}
+
+#[test]
+fn an_unknown_crash_point_is_named() {
+    let text = format!("{GOOD}\n[faults]\npoints = [\"during_lunch\"]\n");
+    let outcome = run_with("point.toml", Some(&text));
+    assert_rejected(&outcome, "point.toml", &["during_lunch", "mid_write"]);
+}
+
+#[test]
+fn a_crash_probability_above_one_is_rejected() {
+    let text = format!("{GOOD}\n[faults]\ncrash_probability = 1.5\n");
+    let outcome = run_with("probability.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "probability.toml",
+        &["`faults.crash_probability`", "between 0 and 1"],
+    );
+}
+
+#[test]
+fn state_before_write_in_a_target_table_is_contradictory() {
+    let text = format!("{GOOD}state_store = \"target_table\"\ncommit_order = \"before_write\"\n");
+    let outcome = run_with("order.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "order.toml",
+        &["`strategy[1].commit_order`", "one transaction"],
+    );
+}
+
+#[test]
+fn an_offset_flush_on_a_strategy_without_offsets_is_rejected() {
+    let text = GOOD.replace(
+        "kind = \"cdc\"",
+        "kind = \"watermark_id\"\noffset_flush_every = 10",
+    );
+    let outcome = run_with("flush.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "flush.toml",
+        &["`strategy[1].offset_flush_every`", "applies to cdc"],
+    );
+}
+
+#[test]
+fn a_skipped_run_outside_the_schedule_is_named() {
+    let text = GOOD.replace("runs = 3", "runs = 3\nskip_runs = [2, 4]");
+    let outcome = run_with("skip.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "skip.toml",
+        &["`schedule.skip_runs[2]`", "run 4 is not a scheduled run"],
+    );
+}

@@ -99,3 +99,34 @@ pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Where a failing property leaves its (shrunk) counterexample as a scenario file.
+pub fn counterexample_path(property: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("counterexamples")
+        .join(format!("{property}.toml"))
+}
+
+/// Passes a property's outcome through, writing the scenario of a failing case to
+/// [`counterexample_path`]. proptest re-runs ever smaller failing cases while it shrinks, so
+/// the file left at the end is the shrunk one; `incrlab run FILE` reproduces it.
+pub fn keep_counterexample(
+    property: &str,
+    scenario: &str,
+    outcome: Result<(), proptest::test_runner::TestCaseError>,
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    let Err(failure) = outcome else {
+        return Ok(());
+    };
+    let path = counterexample_path(property);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let text = format!(
+        "# Counterexample to the property `{property}` (shrunk by proptest).\n# Reproduce: incrlab run {}\n{scenario}",
+        path.display()
+    );
+    std::fs::write(&path, text).unwrap();
+    Err(proptest::test_runner::TestCaseError::fail(format!(
+        "{failure}\n  counterexample scenario: {} (incrlab run it)",
+        path.display()
+    )))
+}

@@ -3,6 +3,7 @@
 mod common;
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 /// The knobs a generated workload varies.
 #[derive(Debug, Clone)]
@@ -90,7 +91,11 @@ write = "delete_insert"
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/properties.txt"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn cdc_and_full_end_exact_on_any_workload(w in workload()) {

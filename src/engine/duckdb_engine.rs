@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use duckdb::arrow::array::{Array, Int64Array};
@@ -11,7 +12,9 @@ use duckdb::Connection;
 
 use super::profiling::{cpu_time_s, source_scan, ColumnWidths, SourceScan};
 use super::source_batch::change_log_batch;
-use super::{Engine, ReadRequest, ReadSpec, ReadStats, TargetId, TargetVersions, WriteStats};
+use super::{
+    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, TargetId, TargetVersions, WriteStats,
+};
 use crate::error::{DuckDbContext, Error, Result};
 use crate::scenario::WriteMode;
 use crate::sim::{History, Op};
@@ -49,9 +52,23 @@ pub struct DuckDbEngine {
     cpu_time: Duration,
     widths: ColumnWidths,
     pending: BTreeMap<TargetId, Pending>,
+    /// Where target databases are files (attached one per target) so a crash can close and
+    /// reopen them; `None`: targets are schemas of the in-memory database.
+    target_dir: Option<PathBuf>,
+    /// The target whose transaction is open (opened by `begin`).
+    open_transaction: Option<TargetId>,
 }
 
 impl DuckDbEngine {
+    /// Like [`DuckDbEngine::open_in_memory`], but every target is its own database file in
+    /// `dir`, attached to the connection, so a crash can close and reopen it as a restarted
+    /// process would.
+    pub fn open_with_target_files(dir: &Path) -> Result<Self> {
+        let mut engine = Self::open_in_memory()?;
+        engine.target_dir = Some(dir.to_path_buf());
+        Ok(engine)
+    }
+
     /// A fresh in-memory database holding an empty source and change log.
     pub fn open_in_memory() -> Result<Self> {
         let conn =
@@ -64,6 +81,8 @@ impl DuckDbEngine {
             cpu_time: Duration::ZERO,
             widths: ColumnWidths::default(),
             pending: BTreeMap::new(),
+            target_dir: None,
+            open_transaction: None,
         };
         engine.batch(SCHEMA_SQL, || "creating the source tables".into())?;
         engine.widths = engine.column_widths()?;
@@ -172,6 +191,105 @@ impl DuckDbEngine {
         result
     }
 
+    /// Attaches a target's database file under its schema name.
+    fn attach(&mut self, target: TargetId) -> Result<()> {
+        let dir = self
+            .target_dir
+            .as_ref()
+            .expect("only called for file-backed targets");
+        let file = dir.join(format!("{}.duckdb", schema(target)));
+        let quoted = file.to_string_lossy().replace('\'', "''");
+        let s = schema(target);
+        self.batch(&format!("ATTACH '{quoted}' AS {s}"), || {
+            format!("opening the database of target {s}")
+        })
+    }
+
+    /// Writes `relation` (the batch, or one chunk of it) into the target's mirror.
+    /// `first_chunk` says whether an overwrite replaces the target or adds to what earlier
+    /// chunks of the same write put there.
+    fn write_relation(
+        &mut self,
+        target: TargetId,
+        mode: WriteMode,
+        relation: &str,
+        may_repeat_keys: bool,
+        first_chunk: bool,
+    ) -> Result<(u64, SourceScan)> {
+        let s = schema(target);
+        // One version per key: the latest. Source reads already are; a log batch is not.
+        let latest = if may_repeat_keys {
+            format!("(SELECT * FROM {relation} QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1)")
+        } else {
+            relation.to_string()
+        };
+        let what = || format!("writing {relation} into {s}.mirror ({})", mode.name());
+        Ok(match mode {
+            WriteMode::Overwrite if first_chunk => self.profiled(
+                &format!("CREATE OR REPLACE TABLE {s}.mirror AS SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
+                what,
+            )?,
+            WriteMode::Overwrite => self.profiled(
+                &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
+                what,
+            )?,
+            WriteMode::Upsert => self.profiled(
+                &format!(
+                    "MERGE INTO {s}.mirror AS t USING {latest} AS b ON t.id = b.id
+                     WHEN MATCHED AND b.gone THEN DELETE
+                     WHEN MATCHED THEN UPDATE SET lsn = b.lsn, updated_at = b.updated_at, writer = b.writer,
+                                                  value = b.value, event_time = b.event_time
+                     WHEN NOT MATCHED AND NOT b.gone THEN
+                         INSERT (id, lsn, updated_at, writer, value, event_time)
+                         VALUES (b.id, b.lsn, b.updated_at, b.writer, b.value, b.event_time)"
+                ),
+                what,
+            )?,
+            WriteMode::DeleteInsert => {
+                // Inside a caller's transaction the two statements already commit together.
+                let own_transaction = self.open_transaction.is_none();
+                if own_transaction {
+                    self.batch("BEGIN", what)?;
+                }
+                let result = (|| {
+                    let (deleted, scanned_a) = self.profiled(
+                        &format!("DELETE FROM {s}.mirror WHERE id IN (SELECT id FROM {relation})"),
+                        what,
+                    )?;
+                    let (inserted, scanned_b) = self.profiled(
+                        &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
+                        what,
+                    )?;
+                    Ok((
+                        deleted + inserted,
+                        SourceScan {
+                            rows: scanned_a.rows + scanned_b.rows,
+                            bytes: scanned_a.bytes + scanned_b.bytes,
+                        },
+                    ))
+                })();
+                match result {
+                    Ok(counts) => {
+                        if own_transaction {
+                            self.batch("COMMIT", what)?;
+                        }
+                        counts
+                    }
+                    Err(e) => {
+                        if own_transaction {
+                            let _ = self.conn.execute_batch("ROLLBACK");
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            WriteMode::Append => self.profiled(
+                &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {relation} WHERE NOT gone"),
+                what,
+            )?,
+        })
+    }
+
     fn pending(&self, target: TargetId) -> Result<Pending> {
         self.pending
             .get(&target)
@@ -186,6 +304,10 @@ fn schema(target: TargetId) -> String {
 
 fn batch_name(target: TargetId) -> String {
     format!("batch_t{}", target.0)
+}
+
+fn chunks_name(target: TargetId) -> String {
+    format!("chunks_t{}", target.0)
 }
 
 /// The SELECT a read spec stands for, with a `gone` column: the key must not be in the target.
@@ -250,11 +372,18 @@ impl Engine for DuckDbEngine {
 
     fn create_target(&mut self, target: TargetId) -> Result<()> {
         let s = schema(target);
+        if self.target_dir.is_some() {
+            self.attach(target)?;
+        } else {
+            self.batch(&format!("CREATE SCHEMA {s}"), || {
+                format!("creating target {s}")
+            })?;
+        }
         self.batch(
             &format!(
-                "CREATE SCHEMA {s};
-                 CREATE TABLE {s}.mirror (id BIGINT, lsn BIGINT, updated_at BIGINT, writer INTEGER,
-                                          value BIGINT, event_time BIGINT);"
+                "CREATE TABLE {s}.mirror (id BIGINT, lsn BIGINT, updated_at BIGINT, writer INTEGER,
+                                          value BIGINT, event_time BIGINT);
+                 CREATE TABLE {s}.incrlab_state (state VARCHAR);"
             ),
             || format!("creating target {s}"),
         )
@@ -297,67 +426,9 @@ impl Engine for DuckDbEngine {
         let spec = match pending {
             Pending::Materialized { spec } | Pending::Lazy { spec } => spec,
         };
-        let s = schema(target);
         let batch = batch_name(target);
-        // One version per key: the latest. Source reads already are; a log batch is not.
-        let latest = if spec.may_repeat_keys() {
-            format!("(SELECT * FROM {batch} QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1)")
-        } else {
-            batch.clone()
-        };
-        let what = || format!("writing {batch} into {s}.mirror ({})", mode.name());
-        let (rows_written, scan) = match mode {
-            WriteMode::Overwrite => self.profiled(
-                &format!("CREATE OR REPLACE TABLE {s}.mirror AS SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
-                what,
-            )?,
-            WriteMode::Upsert => self.profiled(
-                &format!(
-                    "MERGE INTO {s}.mirror AS t USING {latest} AS b ON t.id = b.id
-                     WHEN MATCHED AND b.gone THEN DELETE
-                     WHEN MATCHED THEN UPDATE SET lsn = b.lsn, updated_at = b.updated_at, writer = b.writer,
-                                                  value = b.value, event_time = b.event_time
-                     WHEN NOT MATCHED AND NOT b.gone THEN
-                         INSERT (id, lsn, updated_at, writer, value, event_time)
-                         VALUES (b.id, b.lsn, b.updated_at, b.writer, b.value, b.event_time)"
-                ),
-                what,
-            )?,
-            WriteMode::DeleteInsert => {
-                self.batch("BEGIN", what)?;
-                let result = (|| {
-                    let (deleted, scanned_a) = self.profiled(
-                        &format!("DELETE FROM {s}.mirror WHERE id IN (SELECT id FROM {batch})"),
-                        what,
-                    )?;
-                    let (inserted, scanned_b) = self.profiled(
-                        &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
-                        what,
-                    )?;
-                    Ok((
-                        deleted + inserted,
-                        SourceScan {
-                            rows: scanned_a.rows + scanned_b.rows,
-                            bytes: scanned_a.bytes + scanned_b.bytes,
-                        },
-                    ))
-                })();
-                match result {
-                    Ok(counts) => {
-                        self.batch("COMMIT", what)?;
-                        counts
-                    }
-                    Err(e) => {
-                        let _ = self.conn.execute_batch("ROLLBACK");
-                        return Err(e);
-                    }
-                }
-            }
-            WriteMode::Append => self.profiled(
-                &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {batch} WHERE NOT gone"),
-                what,
-            )?,
-        };
+        let (rows_written, scan) =
+            self.write_relation(target, mode, &batch, spec.may_repeat_keys(), true)?;
         self.pending.remove(&target);
         // A fused (lazy) read happened inside this write: its rows and scans are the read's.
         let (rows_read, scan) = match pending {
@@ -370,6 +441,157 @@ impl Engine for DuckDbEngine {
             bytes_scanned: scan.bytes,
             rows_read,
         })
+    }
+
+    fn stage_chunks(&mut self, target: TargetId, chunks: u32) -> Result<Vec<ChunkStats>> {
+        let Pending::Materialized { .. } = self.pending(target)? else {
+            return Err(Error::Invariant(format!(
+                "target {} staged a fused read; a chunked write needs the batch read first",
+                target.0
+            )));
+        };
+        let batch = batch_name(target);
+        let chunked = chunks_name(target);
+        self.batch(
+            &format!(
+                "CREATE OR REPLACE TEMP TABLE {chunked} AS
+                 SELECT *, ntile({chunks}) OVER (ORDER BY lsn, id) AS chunk FROM {batch}"
+            ),
+            || format!("splitting {batch} into {chunks} chunks"),
+        )?;
+        let what = || format!("summarising the chunks of {batch}");
+        let started = Instant::now();
+        let result = (|| {
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT chunk, count(*), max(id), max(updated_at), max(lsn) FROM {chunked}
+                 GROUP BY chunk ORDER BY chunk"
+            ))?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    ChunkStats {
+                        rows: r.get::<_, i64>(1)? as u64,
+                        max_id: r.get(2)?,
+                        max_updated_at_us: r.get(3)?,
+                        max_lsn: r.get(4)?,
+                    },
+                ))
+            })?;
+            let mut out = vec![ChunkStats::default(); chunks as usize];
+            for row in rows {
+                let (chunk, stats) = row?;
+                out[chunk as usize - 1] = stats;
+            }
+            Ok(out)
+        })()
+        .context(what);
+        self.sql_time += started.elapsed();
+        result
+    }
+
+    fn write_chunk(&mut self, target: TargetId, mode: WriteMode, chunk: u32) -> Result<WriteStats> {
+        let Pending::Materialized { spec } = self.pending(target)? else {
+            return Err(Error::Invariant(format!(
+                "chunk {chunk} of target {} written without staged chunks",
+                target.0
+            )));
+        };
+        let relation = format!(
+            "(SELECT * FROM {} WHERE chunk = {chunk})",
+            chunks_name(target)
+        );
+        let (rows_written, scan) =
+            self.write_relation(target, mode, &relation, spec.may_repeat_keys(), chunk == 1)?;
+        Ok(WriteStats {
+            rows_written,
+            rows_scanned: scan.rows,
+            bytes_scanned: scan.bytes,
+            rows_read: 0,
+        })
+    }
+
+    fn begin(&mut self, target: TargetId) -> Result<()> {
+        if let Some(open) = self.open_transaction {
+            return Err(Error::Invariant(format!(
+                "a transaction on target {} is already open",
+                open.0
+            )));
+        }
+        self.batch("BEGIN", || {
+            format!("opening a transaction on target {}", target.0)
+        })?;
+        self.open_transaction = Some(target);
+        Ok(())
+    }
+
+    fn commit(&mut self, target: TargetId) -> Result<()> {
+        if self.open_transaction != Some(target) {
+            return Err(Error::Invariant(format!(
+                "commit on target {} without its transaction",
+                target.0
+            )));
+        }
+        self.open_transaction = None;
+        self.batch("COMMIT", || format!("committing target {}", target.0))
+    }
+
+    fn save_state(&mut self, target: TargetId, state: &str) -> Result<()> {
+        let s = schema(target);
+        let what = || format!("saving the strategy state in {s}.incrlab_state");
+        let started = Instant::now();
+        let result = (|| {
+            self.conn
+                .execute_batch(&format!("DELETE FROM {s}.incrlab_state"))?;
+            self.conn.execute(
+                &format!("INSERT INTO {s}.incrlab_state VALUES (?)"),
+                [state],
+            )
+        })()
+        .context(what);
+        self.sql_time += started.elapsed();
+        result.map(|_| ())
+    }
+
+    fn load_state(&mut self, target: TargetId) -> Result<Option<String>> {
+        let s = schema(target);
+        let started = Instant::now();
+        let result = (|| {
+            let mut stmt = self
+                .conn
+                .prepare(&format!("SELECT state FROM {s}.incrlab_state"))?;
+            let mut rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.next().transpose()
+        })()
+        .context(|| format!("loading the strategy state from {s}.incrlab_state"));
+        self.sql_time += started.elapsed();
+        result
+    }
+
+    fn crash_and_reopen(&mut self, target: TargetId) -> Result<()> {
+        if self.target_dir.is_none() {
+            return Err(Error::Invariant(
+                "a crash needs targets in database files (a scenario with [faults])".into(),
+            ));
+        }
+        // What was never committed dies with the process...
+        if self.open_transaction.take().is_some() {
+            self.batch("ROLLBACK", || {
+                format!("abandoning target {}'s transaction", target.0)
+            })?;
+        }
+        // ...and so does everything the process held in memory.
+        let (batch, chunked, s) = (batch_name(target), chunks_name(target), schema(target));
+        let staged = match self.pending.remove(&target) {
+            Some(Pending::Lazy { .. }) => "VIEW",
+            _ => "TABLE",
+        };
+        self.batch(
+            &format!(
+                "DROP {staged} IF EXISTS temp.{batch}; DROP TABLE IF EXISTS temp.{chunked}; DETACH {s};"
+            ),
+            || format!("closing target {s}"),
+        )?;
+        self.attach(target)
     }
 
     fn target_versions(&mut self, target: TargetId) -> Result<TargetVersions> {

@@ -74,6 +74,16 @@ pub struct WriteStats {
     pub rows_read: u64,
 }
 
+/// One chunk of a staged batch (chunks split the batch in lsn order).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkStats {
+    /// Rows (or log entries) in the chunk.
+    pub rows: u64,
+    pub max_id: Option<i64>,
+    pub max_updated_at_us: Option<i64>,
+    pub max_lsn: Option<i64>,
+}
+
 /// A target's contents as the verifier sees them: one entry per row (keys may repeat).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetVersions {
@@ -99,6 +109,28 @@ pub trait Engine {
 
     /// Writes the pending batch into the target, atomically.
     fn write(&mut self, target: TargetId, mode: WriteMode) -> Result<WriteStats>;
+
+    /// Splits the pending (read) batch into `chunks` chunks in lsn order, some possibly
+    /// empty, so a write can land chunk by chunk; returns each chunk's size and maxima.
+    fn stage_chunks(&mut self, target: TargetId, chunks: u32) -> Result<Vec<ChunkStats>>;
+
+    /// Writes staged chunk `chunk` (1-based) into the target: its own transaction unless one
+    /// was opened with [`Engine::begin`]. For `overwrite`, chunk 1 replaces the target.
+    fn write_chunk(&mut self, target: TargetId, mode: WriteMode, chunk: u32) -> Result<WriteStats>;
+
+    /// Opens a transaction on the target's database: later writes and state commit together.
+    fn begin(&mut self, target: TargetId) -> Result<()>;
+    fn commit(&mut self, target: TargetId) -> Result<()>;
+
+    /// Stores a strategy's state (opaque text) in the target's own database, inside the open
+    /// transaction if there is one.
+    fn save_state(&mut self, target: TargetId, state: &str) -> Result<()>;
+    /// The state stored with [`Engine::save_state`], if any.
+    fn load_state(&mut self, target: TargetId) -> Result<Option<String>>;
+
+    /// What a crash of the pipeline process does to the target: uncommitted work and staged
+    /// batches are gone, and the target's database is closed and opened again.
+    fn crash_and_reopen(&mut self, target: TargetId) -> Result<()>;
 
     /// Every row of the target, as (id, lsn) pairs.
     fn target_versions(&mut self, target: TargetId) -> Result<TargetVersions>;

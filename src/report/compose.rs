@@ -140,6 +140,9 @@ fn run_sections(
          Wall time covers reading, writing and saving state; verification is not included."
             .into(),
     ));
+    if run.strategies.iter().any(|s| !s.crashes.is_empty()) {
+        crash_section(run, blocks);
+    }
     blocks.push(Block::Heading("Correctness".into()));
     blocks.push(Block::Chart(correctness_chart(run)?));
     if let Some(timeline) = timeline {
@@ -256,6 +259,45 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
 
 /// Per strategy and churn on one axis: the exact counters, the measured times and the
 /// modelled time and cost side by side.
+/// Every injected crash, per strategy: where it struck and what it left for the next attempt.
+fn crash_section(run: &RunResults, blocks: &mut Vec<Block>) {
+    blocks.push(Block::Heading("Crashes".into()));
+    let mut table = TextTable::new(
+        &[
+            "strategy",
+            "run",
+            "attempt",
+            "point",
+            "chunks committed",
+            "rows committed",
+            "rows replayed",
+            "rows skipped",
+        ],
+        &[false, true, true, false, false, true, true, true],
+    );
+    for s in &run.strategies {
+        for c in &s.crashes {
+            table.push(vec![
+                s.label.clone(),
+                c.run.to_string(),
+                c.attempt.to_string(),
+                c.point.name().to_string(),
+                format!("{} of {}", c.chunks_committed, c.chunks),
+                c.rows_committed.to_string(),
+                c.rows_replayed.to_string(),
+                c.rows_skipped.to_string(),
+            ]);
+        }
+    }
+    blocks.push(Block::Table(table));
+    blocks.push(Block::Paragraph(
+        "Replayed rows were committed before the crash but lie beyond the persisted state: the next attempt \
+         writes them again (an append duplicates them). Skipped rows are counted as done by a state committed \
+         before the write, yet never reached the target: they are lost silently."
+            .into(),
+    ));
+}
+
 fn measured_and_modelled(sweep: &SweepResults, rows: u64, lag_us: Option<i64>) -> TextTable {
     let axis: Vec<&crate::sweep::PointResult> = sweep
         .points

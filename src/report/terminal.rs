@@ -74,6 +74,15 @@ pub fn summary_lines(results: &RunResults, scenario: &std::path::Path) -> Vec<St
             key.id
         ));
     }
+    for s in results.strategies.iter().filter(|s| !s.crashes.is_empty()) {
+        let replayed: u64 = s.crashes.iter().map(|c| c.rows_replayed).sum();
+        let skipped: u64 = s.crashes.iter().map(|c| c.rows_skipped).sum();
+        lines.push(format!(
+            "crashes: {} — {} injected; {replayed} rows replayed, {skipped} rows skipped (results.json `crashes`)",
+            s.label,
+            s.crashes.len()
+        ));
+    }
     for s in &results.strategies {
         match (s.idempotent, s.first_non_idempotent_run) {
             (Some(true), _) => lines.push(format!(

@@ -8,6 +8,7 @@
 mod amount;
 mod distribution;
 mod duration;
+mod faults;
 mod locate;
 mod validate;
 
@@ -18,6 +19,9 @@ use serde::{Deserialize, Serialize};
 pub use amount::Amount;
 pub use distribution::DurationDist;
 pub use duration::Micros;
+pub use faults::{
+    CommitOrder, CrashPoint, Faults, PlannedCrash, Restart, StateStoreKind, MAX_ATTEMPTS,
+};
 
 use crate::error::{Error, Result};
 
@@ -48,6 +52,10 @@ pub struct Scenario {
     /// Prices and source bandwidth that turn measured counters into money and modelled time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostSpec>,
+    /// Crashes injected into scheduled runs. Present (even with no crash drawn): targets live
+    /// in database files that a crash closes and reopens, and writes go in chunks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Faults>,
     /// What must hold after the run, checked by `incrlab check`.
     #[serde(default, rename = "expect", skip_serializing_if = "Vec::is_empty")]
     pub expectations: Vec<crate::expect::Expectation>,
@@ -82,6 +90,9 @@ pub struct Schedule {
     pub runs: u32,
     /// True time between runs: run i happens at `i * interval`.
     pub interval: Micros,
+    /// Scheduled runs (1-based) that do not happen: the orchestrator was down.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip_runs: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -306,6 +317,16 @@ pub struct StrategySpec {
     /// replace the target, restart the watermark from what was read), like a weekly full refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconcile_every: Option<u32>,
+    /// Where the watermark or offset persists between runs (default `json_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_store: Option<StateStoreKind>,
+    /// `json_file` only: whether the state is committed after the data (default) or before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_order: Option<CommitOrder>,
+    /// `cdc` only: flush the consumed offset after a write chunk once this many events were
+    /// written since the last flush (default: once per run, after the whole write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_flush_every: Option<u64>,
 }
 
 impl StrategySpec {
@@ -324,6 +345,14 @@ impl StrategySpec {
         self.lag.unwrap_or(Micros::ZERO)
     }
 
+    pub fn state_store(&self) -> StateStoreKind {
+        self.state_store.unwrap_or_default()
+    }
+
+    pub fn commit_order(&self) -> CommitOrder {
+        self.commit_order.unwrap_or_default()
+    }
+
     /// The label reports use: the given one, or one built from the kind and its knobs.
     pub fn label(&self) -> String {
         if let Some(label) = &self.label {
@@ -338,6 +367,15 @@ impl StrategySpec {
         }
         if let Some(k) = self.reconcile_every {
             label.push_str(&format!("+reconcile{k}"));
+        }
+        if self.state_store() != StateStoreKind::default() {
+            label.push_str(&format!("+{}", self.state_store().name()));
+        }
+        if self.commit_order() != CommitOrder::default() {
+            label.push_str(&format!("+state_{}", self.commit_order().name()));
+        }
+        if let Some(k) = self.offset_flush_every {
+            label.push_str(&format!("+flush{k}"));
         }
         let default_write = StrategySpec {
             write: None,

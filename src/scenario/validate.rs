@@ -4,7 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{Amount, DurationDist, Scenario, StrategyKind, WriteMode};
+use super::{
+    Amount, CommitOrder, CrashPoint, DurationDist, Scenario, StateStoreKind, StrategyKind,
+    WriteMode,
+};
 
 pub struct Problem {
     pub key: String,
@@ -43,13 +46,90 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             format!("must be positive, got {}", s.timestamps.granularity),
         );
     }
+    let mut skipped = BTreeSet::new();
+    for (i, &run) in s.schedule.skip_runs.iter().enumerate() {
+        let key = format!("schedule.skip_runs[{}]", i + 1);
+        if run == 0 || run > s.schedule.runs {
+            return problem(
+                key,
+                format!("run {run} is not a scheduled run (1..={})", s.schedule.runs),
+            );
+        }
+        if !skipped.insert(run) {
+            return problem(key, format!("run {run} is listed twice"));
+        }
+    }
     validate_churn(s)?;
     validate_writers(s)?;
     validate_transactions(s)?;
     validate_strategies(s)?;
     validate_sweep(s)?;
     validate_cost(s)?;
+    validate_faults(s)?;
     validate_expectations(s)
+}
+
+fn validate_faults(s: &Scenario) -> Result<(), Problem> {
+    let Some(faults) = &s.faults else {
+        return Ok(());
+    };
+    let p = faults.crash_probability;
+    if !(p.is_finite() && (0.0..=1.0).contains(&p)) {
+        return problem(
+            "faults.crash_probability",
+            format!("must be between 0 and 1, got {p}"),
+        );
+    }
+    if p > 0.0 && faults.points.is_empty() {
+        return problem(
+            "faults.points",
+            "a crash probability needs at least one eligible point",
+        );
+    }
+    if faults.write_chunks == 0 {
+        return problem("faults.write_chunks", "must be at least 1");
+    }
+    let labels: BTreeSet<String> = s.strategies.iter().map(|spec| spec.label()).collect();
+    for (i, crash) in faults.crashes.iter().enumerate() {
+        let at = |key: &str| format!("faults.crashes[{}].{key}", i + 1);
+        if crash.run == 0 || crash.run > s.schedule.runs {
+            return problem(
+                at("run"),
+                format!(
+                    "run {} is not a scheduled run (1..={}); the drain never crashes",
+                    crash.run, s.schedule.runs
+                ),
+            );
+        }
+        if let Some(label) = &crash.strategy {
+            if !labels.contains(label) {
+                let known: Vec<&str> = labels.iter().map(String::as_str).collect();
+                return problem(
+                    at("strategy"),
+                    format!(
+                        "no strategy is labelled `{label}` (labels: {})",
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+        if crash.after_chunks.is_some() && crash.point != CrashPoint::MidWrite {
+            return problem(
+                at("after_chunks"),
+                format!("applies to mid_write, not {}", crash.point.name()),
+            );
+        }
+        if crash.after_chunks.is_some_and(|k| k > faults.write_chunks) {
+            return problem(
+                at("after_chunks"),
+                format!(
+                    "a write has only {} chunks (faults.write_chunks)",
+                    faults.write_chunks
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn validate_cost(s: &Scenario) -> Result<(), Problem> {
@@ -280,6 +360,33 @@ fn validate_strategies(s: &Scenario) -> Result<(), Problem> {
             }
             (_, Some(0)) => return problem(at("reconcile_every"), "must be at least 1"),
             _ => {}
+        }
+        if spec.state_store() == StateStoreKind::TargetTable
+            && spec.commit_order() == CommitOrder::BeforeWrite
+        {
+            return problem(
+                at("commit_order"),
+                "a target_table store commits with the data in one transaction: there is no order to choose (use json_file for before_write)",
+            );
+        }
+        if let Some(k) = spec.offset_flush_every {
+            if spec.kind != StrategyKind::Cdc {
+                return problem(
+                    at("offset_flush_every"),
+                    format!("`offset_flush_every` applies to cdc, not {kind}"),
+                );
+            }
+            if k == 0 {
+                return problem(at("offset_flush_every"), "must be at least 1 event");
+            }
+            if spec.state_store() == StateStoreKind::TargetTable
+                || spec.commit_order() == CommitOrder::BeforeWrite
+            {
+                return problem(
+                    at("offset_flush_every"),
+                    "flushing the offset during the write needs a json_file store committed after_write",
+                );
+            }
         }
         if spec.lag.is_some_and(|lag| lag.0 < 0) {
             return problem(at("lag"), "must not be negative");

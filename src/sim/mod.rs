@@ -14,4 +14,4 @@ pub use clock::{truncate_to, WriterClocks};
 pub use export::{history_frame, write_history_parquet};
 pub use generator::generate;
 pub use history::{History, Op};
-pub use seeds::{rng_for, sub_seed, Concern};
+pub use seeds::{rng_for, rng_for_case, sub_seed, Concern};

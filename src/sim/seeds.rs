@@ -19,6 +19,8 @@ pub enum Concern {
     Clocks,
     /// Commit delays and which transactions run long.
     Delays,
+    /// Where runs crash (`[faults]`).
+    Faults,
 }
 
 impl Concern {
@@ -28,6 +30,7 @@ impl Concern {
             Concern::BeginTimes => "begin_times",
             Concern::Clocks => "clocks",
             Concern::Delays => "delays",
+            Concern::Faults => "faults",
         }
     }
 }
@@ -40,6 +43,17 @@ pub fn sub_seed(seed: u64, concern: Concern) -> u64 {
     hasher.update(&seed.to_le_bytes());
     let digest = hasher.finalize();
     u64::from_le_bytes(digest.as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+/// A portable RNG for one concern and one named case within it (say, a strategy's run and
+/// attempt), so a draw does not depend on how many draws came before it.
+pub fn rng_for_case(seed: u64, concern: Concern, case: &[u8]) -> ChaCha8Rng {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"incrlab/case/v1/");
+    hasher.update(&sub_seed(seed, concern).to_le_bytes());
+    hasher.update(case);
+    let digest = hasher.finalize();
+    ChaCha8Rng::from_seed(*digest.as_bytes())
 }
 
 /// A portable RNG (same numbers on every platform) for one concern.

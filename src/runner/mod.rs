@@ -5,18 +5,20 @@
 //! then further runs on the same grid until no strategy's target or state changes. Whatever
 //! is still wrong then is permanent.
 
+mod lane;
+
 use std::time::{Duration, Instant};
 
-use crate::engine::{
-    DuckDbEngine, Engine, ReadRequest, ReadSpec, ReadStats, TargetId, TargetVersions,
-};
+use lane::{run_lane, run_lane_twice, FaultContext, Lane};
+
+use crate::engine::{DuckDbEngine, Engine, TargetId, TargetVersions};
 use crate::error::{Error, Result};
 use crate::explain;
-use crate::results::{ms, RunRecord, RunResults, RunTimings, StrategyResult};
-use crate::scenario::{LoadedScenario, StrategySpec, WriteMode};
+use crate::results::{ms, RunResults, RunTimings, StrategyResult};
+use crate::scenario::LoadedScenario;
 use crate::sim::{generate, History};
-use crate::state_store::JsonFileStore;
-use crate::strategy::{from_spec, RunContext, Strategy, StrategyState};
+use crate::state_store::StateStore;
+use crate::strategy::{from_spec, RunContext};
 use crate::timeline::{Timeline, MAX_LOST_PER_STRATEGY};
 use crate::verify::{Divergence, Oracle};
 
@@ -56,31 +58,6 @@ impl std::fmt::Debug for ProgressHook {
     }
 }
 
-/// One strategy's lane through the run: its strategy, target, state store and tallies.
-struct Lane {
-    spec: StrategySpec,
-    strategy: Box<dyn Strategy>,
-    write: WriteMode,
-    target: TargetId,
-    store: JsonFileStore,
-    records: Vec<RunRecord>,
-    worst: Divergence,
-    last: Divergence,
-    fingerprint: Option<(u64, StrategyState)>,
-    changed_last_run: bool,
-    /// Per key, for how many consecutive runs it has been wrong.
-    wrong_for: Vec<u32>,
-    longest_divergence_runs: u32,
-    /// Whether a full reconciliation ran during the drain (a reconciling strategy has not
-    /// shown what it ends with until one has).
-    reconciled_in_drain: bool,
-    wall: Duration,
-    sql: Duration,
-    cpu: Duration,
-    /// With the idempotence check: the first run whose rerun changed the target or state.
-    first_non_idempotent_run: Option<u32>,
-}
-
 pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> {
     let started = Instant::now();
     let mut scenario = loaded.scenario.clone();
@@ -95,18 +72,29 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         .tempdir()
         .map_err(|e| Error::io("cannot create a working directory", std::env::temp_dir(), e))?;
 
-    let mut engine = DuckDbEngine::open_in_memory()?;
+    // A crash closes and reopens a target's database, so under [faults] targets are files.
+    let mut engine = match &scenario.faults {
+        Some(_) => DuckDbEngine::open_with_target_files(work.path())?,
+        None => DuckDbEngine::open_in_memory()?,
+    };
+    let faults = scenario
+        .faults
+        .as_ref()
+        .map(|faults| FaultContext { faults, seed });
     let mut lanes = Vec::with_capacity(scenario.strategies.len());
     for (i, spec) in scenario.strategies.iter().enumerate() {
         let target = TargetId(i as u32 + 1);
         engine.create_target(target)?;
+        let json_path = work.path().join(format!("state-t{}.json", target.0));
         lanes.push(Lane {
             spec: spec.clone(),
+            label: spec.label(),
             strategy: from_spec(spec),
             write: spec.write_mode(),
             target,
-            store: JsonFileStore::new(work.path().join(format!("state-t{}.json", target.0))),
+            store: StateStore::new(spec.state_store(), target, json_path),
             records: Vec::new(),
+            crashes: Vec::new(),
             worst: Divergence::default(),
             last: Divergence::default(),
             fingerprint: None,
@@ -157,6 +145,12 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         run_number += 1;
         if drain {
             drain_runs += 1;
+        } else if scenario.schedule.skip_runs.contains(&run_number) {
+            // The orchestrator was down: nothing runs; the next run finds the changes waiting.
+            if let Some(hook) = &options.progress {
+                (hook.0)(run_number, history.run_times_us.len() as u32);
+            }
+            continue;
         }
         let ctx = RunContext {
             run: run_number,
@@ -171,9 +165,9 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         oracle.advance_to(&history, time_us);
         for lane in &mut lanes {
             let versions = if options.check_idempotence {
-                run_lane_twice(&mut engine, lane, &ctx, drain)?
+                run_lane_twice(&mut engine, lane, &ctx, drain, faults)?
             } else {
-                run_lane(&mut engine, lane, &ctx, drain)?
+                run_lane(&mut engine, lane, &ctx, drain, faults)?
             };
             let verify_started = Instant::now();
             let verdict = oracle.check(&versions, 0);
@@ -237,6 +231,7 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
                 .check_idempotence
                 .then_some(lane.first_non_idempotent_run.is_none()),
             first_non_idempotent_run: lane.first_non_idempotent_run,
+            crashes: lane.crashes,
             sample_wrong_keys: samples,
             per_run: lane.records,
             wall_ms: ms(lane.wall),
@@ -285,133 +280,6 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
     })
 }
 
-/// One strategy's run: load state, plan, read, write, persist state. Returns the target's
-/// contents for verification (read after the timed part).
-fn run_lane(
-    engine: &mut DuckDbEngine,
-    lane: &mut Lane,
-    ctx: &RunContext,
-    drain: bool,
-) -> Result<TargetVersions> {
-    let started = Instant::now();
-    let sql_before = engine.sql_time();
-    let cpu_before = engine.cpu_time();
-
-    let state = lane.store.load()?;
-    let reconcile = lane
-        .spec
-        .reconcile_every
-        .is_some_and(|k| ctx.run.is_multiple_of(k));
-    let (request, write_mode) = if reconcile {
-        let everything = ReadRequest {
-            spec: ReadSpec::All,
-            want_maxima: true,
-        };
-        (everything, WriteMode::Overwrite)
-    } else {
-        (lane.strategy.plan(&state, ctx), lane.write)
-    };
-    let read = engine.read(lane.target, request)?;
-    let write = engine.write(lane.target, write_mode)?;
-    let read = ReadStats {
-        rows_read: read.rows_read + write.rows_read,
-        rows_scanned: read.rows_scanned + write.rows_scanned,
-        bytes_scanned: read.bytes_scanned + write.bytes_scanned,
-        ..read
-    };
-    // After a reconciliation the watermark restarts from what the full read saw, as if the
-    // strategy had just been deployed on the current table.
-    let next = if reconcile {
-        lane.strategy.advance(&StrategyState::default(), &read, ctx)
-    } else {
-        lane.strategy.advance(&state, &read, ctx)
-    };
-    lane.store.save(&next)?;
-    if reconcile && drain {
-        lane.reconciled_in_drain = true;
-    }
-
-    let wall = started.elapsed();
-    lane.wall += wall;
-    lane.sql += engine.sql_time() - sql_before;
-    let cpu = engine.cpu_time() - cpu_before;
-    lane.cpu += cpu;
-
-    let versions = engine.target_versions(lane.target)?;
-    let target_digest = fingerprint(&versions);
-    let fingerprint = (target_digest, next.clone());
-    lane.changed_last_run = lane.fingerprint.as_ref() != Some(&fingerprint);
-    lane.fingerprint = Some(fingerprint);
-
-    lane.records.push(RunRecord {
-        run: ctx.run,
-        time_us: ctx.time_us,
-        drain,
-        reconciled: reconcile,
-        watermark_before: state.watermark,
-        watermark_after: next.watermark,
-        rows_read: read.rows_read,
-        rows_scanned: read.rows_scanned,
-        bytes_scanned: read.bytes_scanned,
-        rows_written: write.rows_written,
-        divergence: Divergence::default(),
-        target_digest: format!("{target_digest:016x}"),
-        wall_ms: ms(wall),
-        cpu_ms: ms(cpu),
-        watched_lsns: None,
-    });
-    Ok(versions)
-}
-
-/// Runs a lane's run, then reruns it from the state persisted before it — a retry — and notes
-/// the first run whose retry left a different target or state. The retry's outcome is what
-/// the lane continues with, as in production; its time is not counted twice.
-fn run_lane_twice(
-    engine: &mut DuckDbEngine,
-    lane: &mut Lane,
-    ctx: &RunContext,
-    drain: bool,
-) -> Result<TargetVersions> {
-    let state_before = lane.store.load()?;
-    let first = run_lane(engine, lane, ctx, drain)?;
-    let after_first = (fingerprint(&first), lane.store.load()?);
-    let kept = (
-        lane.records.len(),
-        lane.fingerprint.clone(),
-        lane.changed_last_run,
-        lane.wall,
-        lane.sql,
-        lane.cpu,
-        lane.reconciled_in_drain,
-    );
-    lane.store.save(&state_before)?;
-    // The retry compares against the first attempt, not against the run before it.
-    lane.fingerprint = Some(after_first.clone());
-    let retry = run_lane(engine, lane, ctx, drain)?;
-    let after_retry = (fingerprint(&retry), lane.store.load()?);
-    let retry_record = lane.records.pop().expect("run_lane pushed a record");
-    if let Some(record) = lane.records.last_mut() {
-        // The target now is the retry's; the record says what it holds.
-        record.target_digest = retry_record.target_digest;
-        record.watermark_after = retry_record.watermark_after;
-    }
-    debug_assert_eq!(lane.records.len(), kept.0);
-    lane.fingerprint = kept.1;
-    lane.changed_last_run = kept.2;
-    lane.wall = kept.3;
-    lane.sql = kept.4;
-    lane.cpu = kept.5;
-    lane.reconciled_in_drain = kept.6;
-    // Whether the run changed anything is judged against the run before, as without a retry.
-    let fingerprint_now = (after_retry.0, after_retry.1.clone());
-    lane.changed_last_run = lane.fingerprint.as_ref() != Some(&fingerprint_now);
-    lane.fingerprint = Some(fingerprint_now);
-    if after_retry != after_first && lane.first_non_idempotent_run.is_none() {
-        lane.first_non_idempotent_run = Some(ctx.run);
-    }
-    Ok(retry)
-}
-
 /// The versions (lsns) a target holds for one key, in order.
 fn held_by(versions: &TargetVersions, key: i64) -> Vec<i64> {
     let mut held: Vec<i64> = versions
@@ -423,20 +291,6 @@ fn held_by(versions: &TargetVersions, key: i64) -> Vec<i64> {
         .collect();
     held.sort_unstable();
     held
-}
-
-/// An order-independent fingerprint of a target's rows: the drain stops when it stops moving.
-fn fingerprint(v: &TargetVersions) -> u64 {
-    fn mix(mut z: u64) -> u64 {
-        // splitmix64 finaliser: spreads every input bit over the output.
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    let sum = v.id.iter().zip(&v.lsn).fold(0u64, |acc, (&id, &lsn)| {
-        acc.wrapping_add(mix(mix(id as u64) ^ lsn as u64))
-    });
-    sum ^ mix(v.id.len() as u64)
 }
 
 fn ceil_to_multiple(t: i64, step: i64) -> i64 {
