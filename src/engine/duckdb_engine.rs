@@ -57,6 +57,9 @@ pub struct DuckDbEngine {
     target_dir: Option<PathBuf>,
     /// The target whose transaction is open (opened by `begin`).
     open_transaction: Option<TargetId>,
+    /// What each target's staged batch currently is in the temp catalog (`"VIEW"` or
+    /// `"TABLE"`), so a read of the other kind replaces it and a crash drops it.
+    staged: BTreeMap<TargetId, &'static str>,
 }
 
 impl DuckDbEngine {
@@ -83,6 +86,7 @@ impl DuckDbEngine {
             pending: BTreeMap::new(),
             target_dir: None,
             open_transaction: None,
+            staged: BTreeMap::new(),
         };
         engine.batch(SCHEMA_SQL, || "creating the source tables".into())?;
         engine.widths = engine.column_widths()?;
@@ -290,6 +294,21 @@ impl DuckDbEngine {
         })
     }
 
+    /// Makes room for a staged batch of `kind`: an object of the other kind under the same
+    /// name cannot be replaced in place.
+    fn restage(&mut self, target: TargetId, kind: &'static str) -> Result<()> {
+        let previous = self.staged.insert(target, kind);
+        match previous {
+            Some(other) if other != kind => {
+                let name = batch_name(target);
+                self.batch(&format!("DROP {other} temp.{name}"), || {
+                    format!("replacing the staged {name}")
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn pending(&self, target: TargetId) -> Result<Pending> {
         self.pending
             .get(&target)
@@ -393,6 +412,7 @@ impl Engine for DuckDbEngine {
         let name = batch_name(target);
         let select = select_for(request.spec);
         if !request.want_maxima {
+            self.restage(target, "VIEW")?;
             self.batch(
                 &format!("CREATE OR REPLACE TEMP VIEW {name} AS {select}"),
                 || format!("staging the read of {name}"),
@@ -401,6 +421,7 @@ impl Engine for DuckDbEngine {
                 .insert(target, Pending::Lazy { spec: request.spec });
             return Ok(ReadStats::default());
         }
+        self.restage(target, "TABLE")?;
         let (_, scan) = self.profiled(
             &format!("CREATE OR REPLACE TEMP TABLE {name} AS {select}"),
             || format!("reading {:?} into {name}", request.spec),
@@ -581,14 +602,13 @@ impl Engine for DuckDbEngine {
         }
         // ...and so does everything the process held in memory.
         let (batch, chunked, s) = (batch_name(target), chunks_name(target), schema(target));
-        let staged = match self.pending.remove(&target) {
-            Some(Pending::Lazy { .. }) => "VIEW",
-            _ => "TABLE",
-        };
+        self.pending.remove(&target);
+        let drop_staged = self
+            .staged
+            .remove(&target)
+            .map_or(String::new(), |kind| format!("DROP {kind} temp.{batch};"));
         self.batch(
-            &format!(
-                "DROP {staged} IF EXISTS temp.{batch}; DROP TABLE IF EXISTS temp.{chunked}; DETACH {s};"
-            ),
+            &format!("{drop_staged} DROP TABLE IF EXISTS temp.{chunked}; DETACH {s};"),
             || format!("closing target {s}"),
         )?;
         self.attach(target)

@@ -206,6 +206,10 @@ fn attempt<E: Engine>(
     } else {
         (lane.strategy.plan(&state, ctx), lane.write)
     };
+    // Only an attempt a crash will strike writes in chunks: a chunked write that completes
+    // leaves the same target and state as one statement, so crash-free attempts keep the
+    // one-statement path (and its speed).
+    let chunks = chunks.filter(|_| crash.is_some());
     // A chunked write needs the batch read first (a fused read happens inside the write).
     request.want_maxima |= chunks.is_some();
     let read = engine.read(lane.target, request)?;
@@ -241,18 +245,26 @@ fn attempt<E: Engine>(
         }
     }
 
+    let in_transaction = lane.store.shares_data_transaction();
     let Some(n) = chunks else {
-        // No faults: one statement, the read possibly fused into it.
+        // No crash this attempt: one statement, the read possibly fused into it.
+        if in_transaction {
+            engine.begin(lane.target)?;
+        }
         let write = engine.write(lane.target, write_mode)?;
         out.read.rows_read += write.rows_read;
         out.read.rows_scanned += write.rows_scanned;
         out.read.bytes_scanned += write.bytes_scanned;
         out.rows_written = write.rows_written;
-        lane.store.save(engine, &next)?;
+        if !state_first {
+            lane.store.save(engine, &next)?;
+        }
+        if in_transaction {
+            engine.commit(lane.target)?;
+        }
         return Ok(out);
     };
 
-    let in_transaction = lane.store.shares_data_transaction();
     if in_transaction {
         engine.begin(lane.target)?;
     }
