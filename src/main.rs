@@ -120,6 +120,10 @@ enum Command {
         scenario: PathBuf,
         #[arg(long)]
         seed: Option<u64>,
+        /// Also run the scenario with `[faults]` armed but nothing striking, and print each
+        /// strategy's per-run time with and without it.
+        #[arg(long)]
+        faults_overhead: bool,
     },
 }
 
@@ -342,7 +346,11 @@ fn execute(command: Command) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Bench { scenario, seed } => {
+        Command::Bench {
+            scenario,
+            seed,
+            faults_overhead,
+        } => {
             let loaded = Scenario::load(&scenario)?;
             let results = runner::run(
                 &loaded,
@@ -354,6 +362,18 @@ fn execute(command: Command) -> Result<(), Error> {
             )?;
             for line in incrlab::report::bench::lines(&results) {
                 println!("{line}");
+            }
+            if faults_overhead {
+                let mut armed = loaded.clone();
+                armed.scenario.faults = Some(incrlab::scenario::Faults::default());
+                let plain = RunOptions {
+                    seed,
+                    ..RunOptions::default()
+                };
+                let with_faults = runner::run(&armed, &plain)?;
+                for line in incrlab::report::bench::faults_overhead_lines(&results, &with_faults) {
+                    println!("{line}");
+                }
             }
             Ok(())
         }

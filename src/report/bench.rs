@@ -1,6 +1,36 @@
 //! The `bench` command's figures: where a run's time went.
 
-use crate::results::RunResults;
+use crate::results::{RunResults, StrategyResult};
+
+/// The median wall time of a strategy's steady runs (scheduled, after the first).
+fn steady_median_ms(s: &StrategyResult) -> Option<f64> {
+    let mut steady: Vec<f64> = s
+        .per_run
+        .iter()
+        .filter(|x| !x.drain && x.run > 1)
+        .map(|x| x.wall_ms)
+        .collect();
+    steady.sort_by(f64::total_cmp);
+    steady.get(steady.len() / 2).copied()
+}
+
+/// Per strategy, the steady per-run time without `[faults]` and with it armed but nothing
+/// striking (targets in database files that a crash could reopen).
+pub fn faults_overhead_lines(plain: &RunResults, armed: &RunResults) -> Vec<String> {
+    let mut out = vec![
+        "[faults] armed, nothing striking (targets in database files) vs no [faults]:".to_string(),
+    ];
+    for (a, b) in plain.strategies.iter().zip(&armed.strategies) {
+        if let (Some(x), Some(y)) = (steady_median_ms(a), steady_median_ms(b)) {
+            out.push(format!(
+                "  {:<24} {x:>9.1} ms/run → {y:>9.1} ms/run: {:+.1}%",
+                a.label,
+                100.0 * (y / x.max(1e-9) - 1.0)
+            ));
+        }
+    }
+    out
+}
 
 pub fn lines(r: &RunResults) -> Vec<String> {
     let t = &r.timings;
@@ -45,15 +75,7 @@ pub fn lines(r: &RunResults) -> Vec<String> {
         r.strategies.iter().find(|s| s.strategy == "full"),
     ) {
         // Steady runs: after the first, scheduled only, as the sweeps measure them.
-        let steady: Vec<f64> = full
-            .per_run
-            .iter()
-            .filter(|x| !x.drain && x.run > 1)
-            .map(|x| x.wall_ms)
-            .collect();
-        let mut sorted = steady.clone();
-        sorted.sort_by(f64::total_cmp);
-        if let Some(&median) = sorted.get(sorted.len() / 2) {
+        if let Some(median) = steady_median_ms(full) {
             out.push(format!(
                 "full per run (median) {median:>10.1} ms vs bare CREATE TABLE AS SELECT {bare:.1} ms: {:.2}×",
                 median / bare.max(1e-9)
