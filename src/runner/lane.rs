@@ -98,7 +98,14 @@ pub(super) fn run_lane<E: Engine>(
             _ => None,
         };
         let chunks = faults.map(|f| f.faults.write_chunks);
-        let attempt = attempt(engine, lane, ctx, reconcile, crash, chunks)?;
+        // The first attempt starts from the state loaded above; a retry from what the crash
+        // left persisted.
+        let from = if attempts == 1 {
+            state.clone()
+        } else {
+            lane.store.load(engine)?
+        };
+        let attempt = attempt(engine, lane, ctx, &from, reconcile, crash, chunks)?;
         total.rows_read += attempt.read.rows_read;
         total.rows_scanned += attempt.read.rows_scanned;
         total.bytes_scanned += attempt.read.bytes_scanned;
@@ -162,6 +169,7 @@ fn attempt<E: Engine>(
     engine: &mut E,
     lane: &mut Lane,
     ctx: &RunContext,
+    state: &StrategyState,
     reconcile: bool,
     crash: Option<Crash>,
     chunks: Option<u32>,
@@ -188,7 +196,6 @@ fn attempt<E: Engine>(
         }
     };
 
-    let state = lane.store.load(engine)?;
     if strikes(CrashPoint::BeforeRead) {
         crashed(
             engine,
@@ -204,7 +211,7 @@ fn attempt<E: Engine>(
         };
         (everything, WriteMode::Overwrite)
     } else {
-        (lane.strategy.plan(&state, ctx), lane.write)
+        (lane.strategy.plan(state, ctx), lane.write)
     };
     // Only an attempt a crash will strike writes in chunks: a chunked write that completes
     // leaves the same target and state as one statement, so crash-free attempts keep the
