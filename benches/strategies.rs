@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use incrlab::engine::{DuckDbEngine, Engine, TargetId};
+use incrlab::engine::{DuckDbEngine, Engine, TargetContents, TargetId};
 use incrlab::scenario::Scenario;
 use incrlab::sim::generate;
 use incrlab::strategy::{from_spec, RunContext, StrategyState};
@@ -73,11 +73,14 @@ fn strategies(c: &mut Criterion) {
         let mut lanes = Vec::new();
         for (i, spec) in s.strategies.iter().enumerate() {
             let target = TargetId(i as u32 + 1);
-            engine.create_target(target).expect("a target");
-            let strategy = from_spec(spec);
+            engine
+                .create_target(target, spec.model())
+                .expect("a target");
+            let strategy = from_spec(spec, s.schedule.interval.0);
             let ctx = RunContext {
                 run: 1,
                 time_us: r1,
+                landed: &[],
             };
             let read = engine
                 .read(target, strategy.plan(&StrategyState::default(), &ctx))
@@ -94,6 +97,7 @@ fn strategies(c: &mut Criterion) {
         let ctx = RunContext {
             run: 2,
             time_us: r2,
+            landed: &[],
         };
         for (spec, strategy, target, state) in &lanes {
             group.bench_with_input(BenchmarkId::new(spec.label(), rows), &rows, |b, _| {
@@ -121,11 +125,14 @@ fn verifier(c: &mut Criterion) {
             .apply_changes(&history, history.committed_between(i64::MIN, r1))
             .expect("the source up to run 1");
         let target = TargetId(1);
-        engine.create_target(target).expect("a target");
-        let full = from_spec(&s.strategies[0]);
+        engine
+            .create_target(target, s.strategies[0].model())
+            .expect("a target");
+        let full = from_spec(&s.strategies[0], s.schedule.interval.0);
         let ctx = RunContext {
             run: 1,
             time_us: r1,
+            landed: &[],
         };
         engine
             .read(target, full.plan(&StrategyState::default(), &ctx))
@@ -133,7 +140,10 @@ fn verifier(c: &mut Criterion) {
         engine
             .write(target, s.strategies[0].write_mode())
             .expect("a write");
-        let versions = engine.target_versions(target).expect("the target");
+        let TargetContents::Mirror(versions) = engine.target_contents(target).expect("the target")
+        else {
+            unreachable!("full reprocessing into a mirror")
+        };
         let mut oracle = Oracle::new(&history);
         oracle.advance_to(&history, r1);
         group.throughput(Throughput::Elements(versions.id.len() as u64));

@@ -6,7 +6,7 @@
 //! (`id > watermark`, `updated_at > watermark - lag`, `lsn > offset`), never from timing.
 
 use crate::results::{RunRecord, StrategyResult};
-use crate::scenario::{Boundary, StrategyKind, StrategySpec};
+use crate::scenario::{Boundary, FileIdentity, StrategyKind, StrategySpec};
 use crate::sim::{History, Op};
 
 /// One version of the key, from the history.
@@ -19,6 +19,7 @@ pub struct Version {
     pub writer: u32,
     pub clock_offset_us: i64,
     pub updated_at_us: i64,
+    pub event_time_us: i64,
     pub is_deleted: bool,
 }
 
@@ -63,6 +64,7 @@ pub fn versions_of_keys(history: &History, keys: &[i64]) -> Vec<Vec<Version>> {
                 writer: history.writer[i],
                 clock_offset_us: history.clock_offset_us[i],
                 updated_at_us: history.updated_at_us[i],
+                event_time_us: history.event_time_us[i],
                 is_deleted: history.is_deleted[i],
             });
         }
@@ -83,6 +85,15 @@ fn signed_ms(us: i64) -> String {
 fn read_rule(spec: &StrategySpec, r: &RunRecord) -> String {
     if r.reconciled || spec.kind == StrategyKind::Full {
         return "read the whole source".into();
+    }
+    if let Some([from, to]) = r.event_window_us {
+        return format!("read event_time in [{}, {})", s(from), s(to));
+    }
+    if spec.kind == StrategyKind::FileListing {
+        return format!(
+            "read the landed files not processed yet ({} rows)",
+            r.rows_read
+        );
     }
     let Some(wm) = r.watermark_before else {
         return "read the whole source (no watermark yet)".into();
@@ -107,7 +118,9 @@ fn read_rule(spec: &StrategySpec, r: &RunRecord) -> String {
             }
         }
         StrategyKind::Cdc => format!("read log entries lsn > {wm}"),
-        StrategyKind::Full => unreachable!("handled above"),
+        StrategyKind::Full | StrategyKind::Interval | StrategyKind::FileListing => {
+            unreachable!("handled above")
+        }
     }
 }
 
@@ -133,9 +146,20 @@ fn read_by_run(spec: &StrategySpec, r: &RunRecord, key: i64, versions: &[Version
             .map(|v| v.lsn)
             .collect();
     }
+    // Which files held which version is the landing's business; the story does not guess.
+    if spec.kind == StrategyKind::FileListing && !r.reconciled {
+        return Vec::new();
+    }
     let Some(v) = in_source_at(versions, r.time_us) else {
         return Vec::new();
     };
+    if let (Some([from, to]), false) = (r.event_window_us, r.reconciled) {
+        return if (from..to).contains(&v.event_time_us) {
+            vec![v.lsn]
+        } else {
+            Vec::new()
+        };
+    }
     let wm = r.watermark_before.unwrap_or(i64::MIN);
     let passes = everything
         || match spec.kind {
@@ -224,6 +248,13 @@ pub fn reason(
         .first()
         .map_or("nothing".into(), |l| format!("lsn {l}"));
     let op_name = last.kind();
+    if last.op == Op::Delete && spec.kind == StrategyKind::FileListing {
+        return format!(
+            "{class}: lsn {} is a hard delete (committed at {}): a landed file carries no tombstone, so no listing ever sees it; the target keeps {held_text}",
+            last.lsn,
+            s(last.commit_us)
+        );
+    }
     if last.op == Op::Delete && spec.kind != StrategyKind::Cdc {
         return format!(
             "{class}: lsn {} is a hard delete (committed at {}): it removes the row from the source, so a read of the source has nothing left to see; the target keeps {held_text}",
@@ -323,6 +354,26 @@ pub fn reason(
                 )
             }
         }
+        StrategyKind::Interval => {
+            let window = run
+                .event_window_us
+                .map_or("?".into(), |[from, to]| format!("[{}, {})", s(from), s(to)));
+            format!(
+                "{class}: the {op_name} lsn {} has event_time {} ({} behind its begin at {}) and committed at {}; the first run after it, run {} at {}, read event_time in {window}, already past it, and windows only move forward; the target keeps {held_text}",
+                last.lsn,
+                s(last.event_time_us),
+                s(last.begin_us - last.event_time_us),
+                s(last.begin_us),
+                s(last.commit_us),
+                run.run,
+                s(run.time_us),
+            )
+        }
+        StrategyKind::FileListing if spec.file_identity() == FileIdentity::Name => format!(
+            "{class}: the {op_name} lsn {} (committed at {}) never reached a file the listing had not processed: it landed by rewriting a file in place, and identity by name skips a name it has seen; the target keeps {held_text}",
+            last.lsn,
+            s(last.commit_us)
+        ),
         _ => format!(
             "{class}: the target holds {held_text}; full reprocessing holds {}",
             expected_lsn.map_or("nothing".into(), |l| format!("lsn {l}"))

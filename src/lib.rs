@@ -14,6 +14,8 @@ pub mod explain;
 pub mod faults;
 pub mod frame_files;
 pub mod fs_atomic;
+pub mod landing;
+pub mod matrix;
 pub mod report;
 pub mod results;
 pub mod runner;

@@ -115,6 +115,15 @@ enum Command {
         /// A directory written by `run`, `sweep` or `merge`.
         dir: PathBuf,
     },
+    /// Run the detection battery and print which strategy detects which kind of change (matrix.md, matrix.json).
+    Matrix {
+        /// Output directory [default: reports/matrix/]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed of every battery scenario.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Run a scenario and print where the time went (generation, loading, SQL, incrlab).
     Bench {
         scenario: PathBuf,
@@ -343,6 +352,16 @@ fn execute(command: Command) -> Result<(), Error> {
             let written = report::write_report(&dir)?;
             for path in &written {
                 println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Command::Matrix { out, seed } => {
+            let cells = incrlab::matrix::run_matrix(seed)?;
+            let dir = out.unwrap_or_else(|| PathBuf::from("reports/matrix"));
+            let written = incrlab::matrix::write_matrix(&dir, &cells, seed)?;
+            println!("{}", report::matrix::matrix_table(&cells));
+            for file in written.iter().rev().take(2).rev() {
+                println!("written: {}", file.display());
             }
             Ok(())
         }

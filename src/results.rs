@@ -114,6 +114,9 @@ pub struct RunRecord {
     /// crash did, and the next run starts from what was persisted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crashed_at: Option<CrashPoint>,
+    /// `interval`: the event-time window `[from, to)` the run read (microseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_window_us: Option<[i64; 2]>,
     /// With `watch_key` (`incrlab explain`): the versions (lsns) the target held for that key
     /// after this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,17 +6,23 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use duckdb::arrow::array::{Array, Int64Array};
+use std::sync::Arc;
+
+use duckdb::arrow::array::{Array, ArrayRef, BooleanArray, Int32Array, Int64Array};
+use duckdb::arrow::datatypes::{DataType, Field, Schema};
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
 use duckdb::Connection;
+use polars::prelude::{LazyFrame, PlRefPath, ScanArgsParquet};
 
 use super::profiling::{cpu_time_s, source_scan, ColumnWidths, SourceScan};
 use super::source_batch::change_log_batch;
 use super::{
-    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, TargetId, TargetVersions, WriteStats,
+    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, TargetContents, TargetId, TargetTotals,
+    TargetVersions, WriteStats, DAY_US,
 };
-use crate::error::{DuckDbContext, Error, Result};
-use crate::scenario::WriteMode;
+use crate::error::{DuckDbContext, Error, PolarsContext, Result};
+use crate::scenario::{TargetModel, WriteMode};
 use crate::sim::{History, Op};
 
 /// `change_log.op` of a hard delete (the ASCII code of 'D', see `source_batch`).
@@ -37,7 +43,7 @@ CREATE TABLE change_log (
 );
 ";
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Pending {
     /// The batch is a temporary table (the read already ran and was profiled).
     Materialized { spec: ReadSpec },
@@ -60,6 +66,10 @@ pub struct DuckDbEngine {
     /// What each target's staged batch currently is in the temp catalog (`"VIEW"` or
     /// `"TABLE"`), so a read of the other kind replaces it and a crash drops it.
     staged: BTreeMap<TargetId, &'static str>,
+    /// What each target holds.
+    models: BTreeMap<TargetId, TargetModel>,
+    /// Where `file_listing` reads landed files from.
+    landing_dir: Option<PathBuf>,
 }
 
 impl DuckDbEngine {
@@ -87,6 +97,8 @@ impl DuckDbEngine {
             target_dir: None,
             open_transaction: None,
             staged: BTreeMap::new(),
+            models: BTreeMap::new(),
+            landing_dir: None,
         };
         engine.batch(SCHEMA_SQL, || "creating the source tables".into())?;
         engine.widths = engine.column_widths()?;
@@ -213,7 +225,7 @@ impl DuckDbEngine {
         )
     }
 
-    /// Writes `relation` (the batch, or one chunk of it) into the target's mirror.
+    /// Writes `relation` (the batch, or one chunk of it) into the target, read with `spec`.
     /// `first_chunk` says whether an overwrite replaces the target or adds to what earlier
     /// chunks of the same write put there.
     fn write_relation(
@@ -221,12 +233,15 @@ impl DuckDbEngine {
         target: TargetId,
         mode: WriteMode,
         relation: &str,
-        may_repeat_keys: bool,
+        spec: &ReadSpec,
         first_chunk: bool,
     ) -> Result<(u64, SourceScan)> {
+        if self.models.get(&target) == Some(&TargetModel::DailyTotals) {
+            return self.write_totals(target, mode, relation, spec, first_chunk);
+        }
         let s = schema(target);
         // One version per key: the latest. Source reads already are; a log batch is not.
-        let latest = if may_repeat_keys {
+        let latest = if spec.may_repeat_keys() {
             format!("(SELECT * FROM {relation} QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1)")
         } else {
             relation.to_string()
@@ -253,48 +268,233 @@ impl DuckDbEngine {
                 ),
                 what,
             )?,
-            WriteMode::DeleteInsert => {
-                // Inside a caller's transaction the two statements already commit together.
-                let own_transaction = self.open_transaction.is_none();
-                if own_transaction {
-                    self.batch("BEGIN", what)?;
-                }
-                let result = (|| {
-                    let (deleted, scanned_a) = self.profiled(
-                        &format!("DELETE FROM {s}.mirror WHERE id IN (SELECT id FROM {relation})"),
-                        what,
-                    )?;
-                    let (inserted, scanned_b) = self.profiled(
-                        &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
-                        what,
-                    )?;
-                    Ok((
-                        deleted + inserted,
-                        SourceScan {
-                            rows: scanned_a.rows + scanned_b.rows,
-                            bytes: scanned_a.bytes + scanned_b.bytes,
-                        },
-                    ))
-                })();
-                match result {
-                    Ok(counts) => {
-                        if own_transaction {
-                            self.batch("COMMIT", what)?;
-                        }
-                        counts
-                    }
-                    Err(e) => {
-                        if own_transaction {
-                            let _ = self.conn.execute_batch("ROLLBACK");
-                        }
-                        return Err(e);
-                    }
-                }
+            WriteMode::DeleteInsert => self.delete_then_insert(
+                &format!("DELETE FROM {s}.mirror WHERE id IN (SELECT id FROM {relation})"),
+                &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
+                what,
+            )?,
+            WriteMode::PartitionOverwrite => {
+                let ReadSpec::EventTimeWindow { from_us, to_us } = *spec else {
+                    return Err(Error::Invariant(format!(
+                        "partition_overwrite of {s}.mirror needs an event-time window, not {spec:?}"
+                    )));
+                };
+                // The window is the partition: a key it no longer holds (deleted) goes too.
+                // Later chunks only add to what chunk 1 replaced.
+                let clear = if first_chunk {
+                    format!("DELETE FROM {s}.mirror WHERE event_time >= {from_us} AND event_time < {to_us}")
+                } else {
+                    String::new()
+                };
+                self.delete_then_insert(
+                    &clear,
+                    &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
+                    what,
+                )?
             }
             WriteMode::Append => self.profiled(
                 &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {relation} WHERE NOT gone"),
                 what,
             )?,
+        })
+    }
+
+    /// Runs a delete (skipped when empty) and an insert as one unit of work: in the caller's
+    /// transaction if one is open, else in their own.
+    fn delete_then_insert(
+        &mut self,
+        delete: &str,
+        insert: &str,
+        what: impl Fn() -> String + Copy,
+    ) -> Result<(u64, SourceScan)> {
+        let own_transaction = self.open_transaction.is_none();
+        if own_transaction {
+            self.batch("BEGIN", what)?;
+        }
+        let result = (|| {
+            let (deleted, scanned_a) = if delete.is_empty() {
+                (0, SourceScan::default())
+            } else {
+                self.profiled(delete, what)?
+            };
+            let (inserted, scanned_b) = self.profiled(insert, what)?;
+            Ok((
+                deleted + inserted,
+                SourceScan {
+                    rows: scanned_a.rows + scanned_b.rows,
+                    bytes: scanned_a.bytes + scanned_b.bytes,
+                },
+            ))
+        })();
+        match result {
+            Ok(counts) => {
+                if own_transaction {
+                    self.batch("COMMIT", what)?;
+                }
+                Ok(counts)
+            }
+            Err(e) => {
+                if own_transaction {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes `relation` into a `daily_totals` target. Every incremental write recomputes
+    /// the days the batch touches from the source (a batch holds changed rows, not a day's
+    /// rows), except `append`, which adds the batch's own partial totals: the naive pipeline.
+    fn write_totals(
+        &mut self,
+        target: TargetId,
+        mode: WriteMode,
+        relation: &str,
+        spec: &ReadSpec,
+        first_chunk: bool,
+    ) -> Result<(u64, SourceScan)> {
+        let s = schema(target);
+        let latest = if spec.may_repeat_keys() {
+            format!("(SELECT * FROM {relation} QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1)")
+        } else {
+            relation.to_string()
+        };
+        let what = || format!("writing {relation} into {s}.totals ({})", mode.name());
+        let day = day_of("event_time");
+        let partial = format!(
+            "SELECT {day} AS day, sum(value)::BIGINT AS total, count(*) AS rows FROM {latest} WHERE NOT gone GROUP BY ALL"
+        );
+        // A row's event_time never changes, so the days a batch touches are the days of its
+        // rows, deleted ones included (their day loses them).
+        let affected = format!("SELECT DISTINCT {day} FROM {relation}");
+        let recomputed = format!(
+            "SELECT {day} AS day, sum(value)::BIGINT AS total, count(*) AS rows FROM source
+             WHERE NOT is_deleted AND {day} IN ({affected}) GROUP BY ALL"
+        );
+        Ok(match mode {
+            WriteMode::Overwrite if first_chunk => self.profiled(
+                &format!("CREATE OR REPLACE TABLE {s}.totals AS {partial}"),
+                what,
+            )?,
+            // A full read holds each live key once, so chunk totals add up to day totals.
+            WriteMode::Overwrite => self.profiled(
+                &format!(
+                    "MERGE INTO {s}.totals AS t USING ({partial}) AS b ON t.day = b.day
+                     WHEN MATCHED THEN UPDATE SET total = t.total + b.total, rows = t.rows + b.rows
+                     WHEN NOT MATCHED THEN INSERT (day, total, rows) VALUES (b.day, b.total, b.rows)"
+                ),
+                what,
+            )?,
+            WriteMode::PartitionOverwrite => self.delete_then_insert(
+                &format!("DELETE FROM {s}.totals WHERE day IN ({affected})"),
+                &format!("INSERT INTO {s}.totals {recomputed}"),
+                what,
+            )?,
+            // A day that lost its last row recomputes to nothing, and MERGE leaves it standing.
+            WriteMode::Upsert => self.profiled(
+                &format!(
+                    "MERGE INTO {s}.totals AS t USING ({recomputed}) AS b ON t.day = b.day
+                     WHEN MATCHED THEN UPDATE SET total = b.total, rows = b.rows
+                     WHEN NOT MATCHED THEN INSERT (day, total, rows) VALUES (b.day, b.total, b.rows)"
+                ),
+                what,
+            )?,
+            WriteMode::Append => {
+                self.profiled(&format!("INSERT INTO {s}.totals {partial}"), what)?
+            }
+            WriteMode::DeleteInsert => {
+                return Err(Error::Invariant(format!(
+                    "delete_insert on {s}.totals (rejected by scenario validation)"
+                )))
+            }
+        })
+    }
+
+    /// Reads landed files with a lazy polars scan of exactly `names` and stages their rows as
+    /// the target's batch. Scan counters are the files' rows and bytes.
+    fn read_files(&mut self, target: TargetId, names: &[String]) -> Result<SourceScan> {
+        let dir = self
+            .landing_dir
+            .clone()
+            .ok_or_else(|| Error::Invariant("a file read without a landing directory".into()))?;
+        let name = batch_name(target);
+        let mut bytes = 0u64;
+        for file in names {
+            let path = dir.join(file);
+            bytes += std::fs::metadata(&path)
+                .map_err(|e| Error::io("cannot stat a landed file", &path, e))?
+                .len();
+        }
+        let batch = landed_rows(&dir, names)?;
+        let rows = batch.num_rows() as u64;
+        let registration = ArrowBatchRegistration::new(batch);
+        let started = Instant::now();
+        let staged = self
+            .conn
+            .execute(
+                &format!(
+                    "CREATE OR REPLACE TEMP TABLE {name} AS
+                     SELECT {TARGET_COLUMNS}, is_deleted AS gone FROM arrow(?)"
+                ),
+                [&registration],
+            )
+            .context(|| format!("staging {} landed files as {name}", names.len()));
+        self.sql_time += started.elapsed();
+        staged?;
+        Ok(SourceScan { rows, bytes })
+    }
+
+    /// Every row of `table`'s non-null BIGINT `columns`, column by column, through Arrow.
+    fn int_columns<const N: usize>(&mut self, table: &str, columns: &str) -> Result<[Vec<i64>; N]> {
+        let started = Instant::now();
+        let result = (|| -> duckdb::Result<[Vec<i64>; N]> {
+            let mut stmt = self
+                .conn
+                .prepare(&format!("SELECT {columns} FROM {table}"))?;
+            let mut out: [Vec<i64>; N] = std::array::from_fn(|_| Vec::new());
+            for batch in stmt.query_arrow([])? {
+                for (i, column) in out.iter_mut().enumerate() {
+                    match batch.column(i).as_any().downcast_ref::<Int64Array>() {
+                        Some(values) if values.null_count() == 0 => {
+                            column.extend_from_slice(values.values())
+                        }
+                        _ => {
+                            return Err(duckdb::Error::InvalidColumnType(
+                                i,
+                                columns.into(),
+                                duckdb::types::Type::BigInt,
+                            ))
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })()
+        .context(|| format!("reading the contents of {table}"));
+        self.sql_time += started.elapsed();
+        result
+    }
+
+    /// Counts and maxima of a staged batch; the batch becomes the target's pending write.
+    fn summarise(
+        &mut self,
+        target: TargetId,
+        spec: ReadSpec,
+        scan: SourceScan,
+    ) -> Result<ReadStats> {
+        let name = batch_name(target);
+        let [rows, max_id, max_updated_at, max_lsn] = self.query_ints::<4>(
+            &format!("SELECT count(*), max(id), max(updated_at), max(lsn) FROM {name}"),
+            || format!("summarising {name}"),
+        )?;
+        self.pending.insert(target, Pending::Materialized { spec });
+        Ok(ReadStats {
+            rows_read: rows.unwrap_or(0) as u64,
+            rows_scanned: scan.rows,
+            bytes_scanned: scan.bytes,
+            max_id,
+            max_updated_at_us: max_updated_at,
+            max_lsn,
         })
     }
 
@@ -316,7 +516,7 @@ impl DuckDbEngine {
     fn pending(&self, target: TargetId) -> Result<Pending> {
         self.pending
             .get(&target)
-            .copied()
+            .cloned()
             .ok_or_else(|| Error::Invariant(format!("write to target {} without a read", target.0)))
     }
 }
@@ -334,19 +534,88 @@ fn chunks_name(target: TargetId) -> String {
 }
 
 /// The SELECT a read spec stands for, with a `gone` column: the key must not be in the target.
-fn select_for(spec: ReadSpec) -> String {
+fn select_for(spec: &ReadSpec) -> String {
     let source_cols = format!("{TARGET_COLUMNS}, is_deleted AS gone");
     match spec {
         ReadSpec::All => format!("SELECT {source_cols} FROM source"),
-        ReadSpec::IdAbove(wm) => format!("SELECT {source_cols} FROM source WHERE id > {wm}"),
-        ReadSpec::UpdatedAtFrom { from_us, inclusive } => {
+        &ReadSpec::IdAbove(wm) => format!("SELECT {source_cols} FROM source WHERE id > {wm}"),
+        &ReadSpec::UpdatedAtFrom { from_us, inclusive } => {
             let op = if inclusive { ">=" } else { ">" };
             format!("SELECT {source_cols} FROM source WHERE updated_at {op} {from_us}")
         }
-        ReadSpec::LogAfter(offset) => format!(
+        &ReadSpec::LogAfter(offset) => format!(
             "SELECT {TARGET_COLUMNS}, (op = {OP_DELETE} OR is_deleted) AS gone FROM change_log WHERE lsn > {offset}"
         ),
+        &ReadSpec::EventTimeWindow { from_us, to_us } => format!(
+            "SELECT {source_cols} FROM source WHERE event_time >= {from_us} AND event_time < {to_us}"
+        ),
+        ReadSpec::Files(_) => unreachable!("file reads are staged from polars, not from SQL"),
     }
+}
+
+/// The SQL for the `daily_totals` day of a microsecond column (floor, so negative times too).
+fn day_of(column: &str) -> String {
+    format!("CAST(floor({column} / {DAY_US}.0) AS BIGINT)")
+}
+
+/// The rows of landed files as one Arrow batch: a lazy polars scan of exactly these files,
+/// handed to DuckDB column by column.
+fn landed_rows(dir: &Path, names: &[String]) -> Result<RecordBatch> {
+    let columns: [(&str, DataType); 7] = [
+        ("id", DataType::Int64),
+        ("lsn", DataType::Int64),
+        ("updated_at", DataType::Int64),
+        ("writer", DataType::Int32),
+        ("value", DataType::Int64),
+        ("event_time", DataType::Int64),
+        ("is_deleted", DataType::Boolean),
+    ];
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(n, t)| Field::new(*n, t.clone(), false))
+            .collect::<Vec<_>>(),
+    ));
+    if names.is_empty() {
+        return Ok(RecordBatch::new_empty(schema));
+    }
+    let paths = names
+        .iter()
+        .map(|n| PlRefPath::new(dir.join(n).to_string_lossy().as_ref()))
+        .collect();
+    let what = || format!("scanning {} landed files", names.len());
+    let frame = LazyFrame::scan_parquet_files(paths, ScanArgsParquet::default())
+        .and_then(|lazy| lazy.collect())
+        .context(what)?;
+    let ints = |name: &str| -> Result<ArrayRef> {
+        let values: Vec<i64> = frame
+            .column(name)
+            .and_then(|c| c.i64().map(|ca| ca.into_no_null_iter().collect()))
+            .context(what)?;
+        Ok(Arc::new(Int64Array::from(values)))
+    };
+    let writer: Vec<i32> = frame
+        .column("writer")
+        .and_then(|c| c.i32().map(|ca| ca.into_no_null_iter().collect()))
+        .context(what)?;
+    let deleted: Vec<bool> = frame
+        .column("is_deleted")
+        .and_then(|c| {
+            c.bool()
+                .map(|ca| (0..ca.len()).map(|i| ca.get(i).unwrap_or(false)).collect())
+        })
+        .context(what)?;
+    let arrays: Vec<ArrayRef> = vec![
+        ints("id")?,
+        ints("lsn")?,
+        ints("updated_at")?,
+        Arc::new(Int32Array::from(writer)),
+        ints("value")?,
+        ints("event_time")?,
+        Arc::new(BooleanArray::from(deleted)),
+    ];
+    RecordBatch::try_new(schema, arrays)
+        .map_err(|e| Error::Invariant(format!("landed files do not match their schema: {e}")))
 }
 
 impl Engine for DuckDbEngine {
@@ -393,7 +662,8 @@ impl Engine for DuckDbEngine {
         })
     }
 
-    fn create_target(&mut self, target: TargetId) -> Result<()> {
+    fn create_target(&mut self, target: TargetId, model: TargetModel) -> Result<()> {
+        self.models.insert(target, model);
         let s = schema(target);
         if self.target_dir.is_some() {
             self.attach(target)?;
@@ -402,19 +672,33 @@ impl Engine for DuckDbEngine {
                 format!("creating target {s}")
             })?;
         }
-        self.batch(
-            &format!(
+        let table = match model {
+            TargetModel::Mirror => format!(
                 "CREATE TABLE {s}.mirror (id BIGINT, lsn BIGINT, updated_at BIGINT, writer INTEGER,
-                                          value BIGINT, event_time BIGINT);
-                 CREATE TABLE {s}.incrlab_state (state VARCHAR);"
+                                          value BIGINT, event_time BIGINT);"
             ),
+            TargetModel::DailyTotals => {
+                format!("CREATE TABLE {s}.totals (day BIGINT, total BIGINT, rows BIGINT);")
+            }
+        };
+        self.batch(
+            &format!("{table} CREATE TABLE {s}.incrlab_state (state VARCHAR);"),
             || format!("creating target {s}"),
         )
     }
 
+    fn set_landing_dir(&mut self, dir: &Path) {
+        self.landing_dir = Some(dir.to_path_buf());
+    }
+
     fn read(&mut self, target: TargetId, request: ReadRequest) -> Result<ReadStats> {
         let name = batch_name(target);
-        let select = select_for(request.spec);
+        if let ReadSpec::Files(names) = &request.spec {
+            self.restage(target, "TABLE")?;
+            let scan = self.read_files(target, names)?;
+            return self.summarise(target, request.spec, scan);
+        }
+        let select = select_for(&request.spec);
         if !request.want_maxima {
             self.restage(target, "VIEW")?;
             self.batch(
@@ -430,30 +714,16 @@ impl Engine for DuckDbEngine {
             &format!("CREATE OR REPLACE TEMP TABLE {name} AS {select}"),
             || format!("reading {:?} into {name}", request.spec),
         )?;
-        let [rows, max_id, max_updated_at, max_lsn] = self.query_ints::<4>(
-            &format!("SELECT count(*), max(id), max(updated_at), max(lsn) FROM {name}"),
-            || format!("summarising {name}"),
-        )?;
-        self.pending
-            .insert(target, Pending::Materialized { spec: request.spec });
-        Ok(ReadStats {
-            rows_read: rows.unwrap_or(0) as u64,
-            rows_scanned: scan.rows,
-            bytes_scanned: scan.bytes,
-            max_id,
-            max_updated_at_us: max_updated_at,
-            max_lsn,
-        })
+        self.summarise(target, request.spec, scan)
     }
 
     fn write(&mut self, target: TargetId, mode: WriteMode) -> Result<WriteStats> {
         let pending = self.pending(target)?;
-        let spec = match pending {
-            Pending::Materialized { spec } | Pending::Lazy { spec } => spec,
+        let spec = match &pending {
+            Pending::Materialized { spec } | Pending::Lazy { spec } => spec.clone(),
         };
         let batch = batch_name(target);
-        let (rows_written, scan) =
-            self.write_relation(target, mode, &batch, spec.may_repeat_keys(), true)?;
+        let (rows_written, scan) = self.write_relation(target, mode, &batch, &spec, true)?;
         self.pending.remove(&target);
         // A fused (lazy) read happened inside this write: its rows and scans are the read's.
         let (rows_read, scan) = match pending {
@@ -486,7 +756,7 @@ impl Engine for DuckDbEngine {
         )?;
         let what = || format!("summarising the chunks of {batch}");
         let started = Instant::now();
-        let result = (|| {
+        let result = (|| -> duckdb::Result<Vec<ChunkStats>> {
             let mut stmt = self.conn.prepare(&format!(
                 "SELECT chunk, count(*), max(id), max(updated_at), max(lsn) FROM {chunked}
                  GROUP BY chunk ORDER BY chunk"
@@ -526,7 +796,7 @@ impl Engine for DuckDbEngine {
             chunks_name(target)
         );
         let (rows_written, scan) =
-            self.write_relation(target, mode, &relation, spec.may_repeat_keys(), chunk == 1)?;
+            self.write_relation(target, mode, &relation, &spec, chunk == 1)?;
         Ok(WriteStats {
             rows_written,
             rows_scanned: scan.rows,
@@ -618,35 +888,19 @@ impl Engine for DuckDbEngine {
         self.attach(target)
     }
 
-    fn target_versions(&mut self, target: TargetId) -> Result<TargetVersions> {
+    fn target_contents(&mut self, target: TargetId) -> Result<TargetContents> {
         let s = schema(target);
-        let started = Instant::now();
-        let result = (|| {
-            let mut stmt = self
-                .conn
-                .prepare(&format!("SELECT id, lsn FROM {s}.mirror"))?;
-            let mut out = TargetVersions::default();
-            for batch in stmt.query_arrow([])? {
-                let ids = batch.column(0).as_any().downcast_ref::<Int64Array>();
-                let lsns = batch.column(1).as_any().downcast_ref::<Int64Array>();
-                if let (Some(ids), Some(lsns)) = (ids, lsns) {
-                    if ids.null_count() == 0 && lsns.null_count() == 0 {
-                        out.id.extend_from_slice(ids.values());
-                        out.lsn.extend_from_slice(lsns.values());
-                        continue;
-                    }
-                }
-                return Err(duckdb::Error::InvalidColumnType(
-                    0,
-                    "id/lsn".into(),
-                    duckdb::types::Type::BigInt,
-                ));
+        Ok(match self.models.get(&target) {
+            Some(TargetModel::DailyTotals) => {
+                let [day, total, rows] =
+                    self.int_columns(&format!("{s}.totals"), "day, total, rows")?;
+                TargetContents::Totals(TargetTotals { day, total, rows })
             }
-            Ok(out)
-        })()
-        .context(|| format!("reading the contents of {s}.mirror"));
-        self.sql_time += started.elapsed();
-        result
+            _ => {
+                let [id, lsn] = self.int_columns(&format!("{s}.mirror"), "id, lsn")?;
+                TargetContents::Mirror(TargetVersions { id, lsn })
+            }
+        })
     }
 
     fn sql_time(&self) -> Duration {

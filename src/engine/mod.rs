@@ -12,16 +12,17 @@ mod profiling;
 mod source_batch;
 
 use std::ops::Range;
+use std::path::Path;
 use std::time::Duration;
 
 pub use duckdb_engine::DuckDbEngine;
 
 use crate::error::Result;
-use crate::scenario::WriteMode;
+use crate::scenario::{TargetModel, WriteMode};
 use crate::sim::History;
 
 /// Which rows a run reads. Bounds are exclusive unless the variant says otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadSpec {
     /// Every row of the source table.
     All,
@@ -31,17 +32,23 @@ pub enum ReadSpec {
     UpdatedAtFrom { from_us: i64, inclusive: bool },
     /// Change-log entries with `lsn > after`. A key can appear several times.
     LogAfter(i64),
+    /// Source rows with `event_time` in `[from_us, to_us)`: an interval and its lookback.
+    EventTimeWindow { from_us: i64, to_us: i64 },
+    /// Every row of these files of the landing directory (names, in listing order). A key can
+    /// appear in several of them.
+    Files(Vec<String>),
 }
 
 impl ReadSpec {
-    /// Whether one batch can hold several versions of a key (only a change log can).
-    pub fn may_repeat_keys(self) -> bool {
-        matches!(self, ReadSpec::LogAfter(_))
+    /// Whether one batch can hold several versions of a key (a change log and a set of files
+    /// can).
+    pub fn may_repeat_keys(&self) -> bool {
+        matches!(self, ReadSpec::LogAfter(_) | ReadSpec::Files(_))
     }
 }
 
 /// What a read asks for besides the rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadRequest {
     pub spec: ReadSpec,
     /// Whether the strategy advances a watermark from the batch's maxima. A read that does not
@@ -84,12 +91,31 @@ pub struct ChunkStats {
     pub max_lsn: Option<i64>,
 }
 
-/// A target's contents as the verifier sees them: one entry per row (keys may repeat).
+/// A mirror target's contents as the verifier sees them: one entry per row (keys may repeat).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetVersions {
     pub id: Vec<i64>,
     pub lsn: Vec<i64>,
 }
+
+/// A `daily_totals` target's contents: one entry per row (days may repeat).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetTotals {
+    /// Day of `event_time` (days since the epoch of simulated time).
+    pub day: Vec<i64>,
+    pub total: Vec<i64>,
+    pub rows: Vec<i64>,
+}
+
+/// What a target holds, in the shape of its model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetContents {
+    Mirror(TargetVersions),
+    Totals(TargetTotals),
+}
+
+/// Length of a `daily_totals` day in simulated microseconds.
+pub const DAY_US: i64 = 86_400_000_000;
 
 /// Identifies one strategy's target inside an engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -101,8 +127,11 @@ pub trait Engine {
     /// change log, as one bulk operation.
     fn apply_changes(&mut self, history: &History, range: Range<usize>) -> Result<()>;
 
-    /// Creates an empty target.
-    fn create_target(&mut self, target: TargetId) -> Result<()>;
+    /// Creates an empty target of `model`.
+    fn create_target(&mut self, target: TargetId, model: TargetModel) -> Result<()>;
+
+    /// Where the landing directory is, for reads of [`ReadSpec::Files`].
+    fn set_landing_dir(&mut self, dir: &Path);
 
     /// Stages the rows `request` selects as the target's pending batch.
     fn read(&mut self, target: TargetId, request: ReadRequest) -> Result<ReadStats>;
@@ -132,8 +161,8 @@ pub trait Engine {
     /// batches are gone, and the target's database is closed and opened again.
     fn crash_and_reopen(&mut self, target: TargetId) -> Result<()>;
 
-    /// Every row of the target, as (id, lsn) pairs.
-    fn target_versions(&mut self, target: TargetId) -> Result<TargetVersions>;
+    /// Every row of the target, in the shape of its model.
+    fn target_contents(&mut self, target: TargetId) -> Result<TargetContents>;
 
     /// Wall time spent inside the engine's statements so far.
     fn sql_time(&self) -> Duration;

@@ -9,6 +9,7 @@ pub mod document;
 pub mod format;
 mod html;
 mod markdown;
+pub mod matrix;
 pub mod terminal;
 pub mod verdict;
 

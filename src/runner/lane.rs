@@ -11,13 +11,16 @@
 //! With a `target_table` store the data chunks and the state share one transaction, committed
 //! after the state: a crash anywhere before `after_state_commit` rolls the whole run back.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::engine::{
-    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, TargetId, TargetVersions,
+    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, TargetContents, TargetId,
 };
 use crate::error::Result;
 use crate::faults::{crash_for, Crash};
+use crate::landing;
 use crate::results::{ms, CrashRecord, RunRecord};
 use crate::scenario::{
     CommitOrder, CrashPoint, Faults, Restart, StrategySpec, WriteMode, MAX_ATTEMPTS,
@@ -42,6 +45,10 @@ pub(super) struct Lane {
     pub changed_last_run: bool,
     /// Per key, for how many consecutive runs it has been wrong.
     pub wrong_for: Vec<u32>,
+    /// The same per day, for a `daily_totals` target.
+    pub wrong_days_for: BTreeMap<i64, u32>,
+    /// The landing directory a `file_listing` lane lists at the start of every run.
+    pub landing_dir: Option<PathBuf>,
     pub longest_divergence_runs: u32,
     /// Whether a full reconciliation ran during the drain (a reconciling strategy has not
     /// shown what it ends with until one has).
@@ -76,10 +83,19 @@ pub(super) fn run_lane<E: Engine>(
     ctx: &RunContext,
     drain: bool,
     faults: Option<FaultContext<'_>>,
-) -> Result<TargetVersions> {
+) -> Result<TargetContents> {
     let started = Instant::now();
     let sql_before = engine.sql_time();
     let cpu_before = engine.cpu_time();
+    // Listing the directory is part of a file_listing run's work, so it is timed with it.
+    let listing = match &lane.landing_dir {
+        Some(dir) => landing::list(dir)?,
+        None => Vec::new(),
+    };
+    let ctx = &RunContext {
+        landed: &listing,
+        ..*ctx
+    };
 
     let state = lane.store.load(engine)?;
     let reconcile = lane
@@ -135,7 +151,7 @@ pub(super) fn run_lane<E: Engine>(
     let cpu = engine.cpu_time() - cpu_before;
     lane.cpu += cpu;
 
-    let versions = engine.target_versions(lane.target)?;
+    let versions = engine.target_contents(lane.target)?;
     let target_digest = fingerprint(&versions);
     let fingerprint = (target_digest, next.clone());
     lane.changed_last_run = lane.fingerprint.as_ref() != Some(&fingerprint);
@@ -158,6 +174,10 @@ pub(super) fn run_lane<E: Engine>(
         cpu_ms: ms(cpu),
         attempts,
         crashed_at,
+        event_window_us: match lane.strategy.plan(&state, ctx).spec {
+            ReadSpec::EventTimeWindow { from_us, to_us } => Some([from_us, to_us]),
+            _ => None,
+        },
         watched_lsns: None,
     });
     Ok(versions)
@@ -403,7 +423,7 @@ pub(super) fn run_lane_twice<E: Engine>(
     ctx: &RunContext,
     drain: bool,
     faults: Option<FaultContext<'_>>,
-) -> Result<TargetVersions> {
+) -> Result<TargetContents> {
     let state_before = lane.store.load(engine)?;
     let first = run_lane(engine, lane, ctx, drain, faults)?;
     let after_first = (fingerprint(&first), lane.store.load(engine)?);
@@ -454,15 +474,26 @@ pub(super) fn run_lane_twice<E: Engine>(
 }
 
 /// An order-independent fingerprint of a target's rows: the drain stops when it stops moving.
-pub(super) fn fingerprint(v: &TargetVersions) -> u64 {
+pub(super) fn fingerprint(contents: &TargetContents) -> u64 {
     fn mix(mut z: u64) -> u64 {
         // splitmix64 finaliser: spreads every input bit over the output.
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-    let sum = v.id.iter().zip(&v.lsn).fold(0u64, |acc, (&id, &lsn)| {
-        acc.wrapping_add(mix(mix(id as u64) ^ lsn as u64))
-    });
-    sum ^ mix(v.id.len() as u64)
+    match contents {
+        TargetContents::Mirror(v) => {
+            let sum = v.id.iter().zip(&v.lsn).fold(0u64, |acc, (&id, &lsn)| {
+                acc.wrapping_add(mix(mix(id as u64) ^ lsn as u64))
+            });
+            sum ^ mix(v.id.len() as u64)
+        }
+        TargetContents::Totals(t) => {
+            let rows = t.day.iter().zip(&t.total).zip(&t.rows);
+            let sum = rows.fold(0u64, |acc, ((&day, &total), &n)| {
+                acc.wrapping_add(mix(mix(mix(day as u64) ^ total as u64) ^ n as u64))
+            });
+            sum ^ mix(t.day.len() as u64)
+        }
+    }
 }

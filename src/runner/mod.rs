@@ -11,16 +11,17 @@ use std::time::{Duration, Instant};
 
 use lane::{run_lane, run_lane_twice, FaultContext, Lane};
 
-use crate::engine::{DuckDbEngine, Engine, TargetId, TargetVersions};
+use crate::engine::{DuckDbEngine, Engine, TargetContents, TargetId, TargetVersions};
 use crate::error::{Error, Result};
 use crate::explain;
+use crate::landing::Landing;
 use crate::results::{ms, RunResults, RunTimings, StrategyResult};
-use crate::scenario::LoadedScenario;
+use crate::scenario::{LoadedScenario, StrategyKind};
 use crate::sim::{generate, History};
 use crate::state_store::StateStore;
 use crate::strategy::{from_spec, RunContext};
 use crate::timeline::{Timeline, MAX_LOST_PER_STRATEGY};
-use crate::verify::{Divergence, Oracle};
+use crate::verify::{check_totals, expected_totals, Divergence, Oracle, Verdict};
 
 /// Drain runs after which a target that still changes is reported as not settled (raised to
 /// k + 2 for a strategy reconciling every k runs). A strategy that re-appends the same rows
@@ -81,15 +82,33 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         .faults
         .as_ref()
         .map(|faults| FaultContext { faults, seed });
+    // Files land only when a strategy lists them: landing costs a Parquet write per file.
+    let mut landing = match scenario
+        .strategies
+        .iter()
+        .any(|s| s.kind == StrategyKind::FileListing)
+    {
+        true => {
+            let landing = Landing::new(
+                &work.path().join("landing"),
+                &scenario.landing,
+                &history,
+                seed,
+            )?;
+            engine.set_landing_dir(landing.dir());
+            Some(landing)
+        }
+        false => None,
+    };
     let mut lanes = Vec::with_capacity(scenario.strategies.len());
     for (i, spec) in scenario.strategies.iter().enumerate() {
         let target = TargetId(i as u32 + 1);
-        engine.create_target(target)?;
+        engine.create_target(target, spec.model())?;
         let json_path = work.path().join(format!("state-t{}.json", target.0));
         lanes.push(Lane {
             spec: spec.clone(),
             label: spec.label(),
-            strategy: from_spec(spec),
+            strategy: from_spec(spec, scenario.schedule.interval.0),
             write: spec.write_mode(),
             target,
             store: StateStore::new(spec.state_store(), target, json_path),
@@ -100,6 +119,10 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             fingerprint: None,
             changed_last_run: false,
             wrong_for: Vec::new(),
+            wrong_days_for: Default::default(),
+            landing_dir: (spec.kind == StrategyKind::FileListing)
+                .then(|| landing.as_ref().map(|l| l.dir().to_path_buf()))
+                .flatten(),
             longest_divergence_runs: 0,
             reconciled_in_drain: false,
             wall: Duration::ZERO,
@@ -110,7 +133,11 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
     }
 
     let load_started = Instant::now();
-    engine.apply_changes(&history, history.committed_between(i64::MIN, 0))?;
+    let initial = history.committed_between(i64::MIN, 0);
+    engine.apply_changes(&history, initial.clone())?;
+    if let Some(landing) = &mut landing {
+        landing.land(&history, initial, 0)?;
+    }
     let load_time = load_started.elapsed();
 
     let mut oracle = Oracle::new(&history);
@@ -155,10 +182,15 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         let ctx = RunContext {
             run: run_number,
             time_us,
+            landed: &[],
         };
 
         let advance_started = Instant::now();
-        engine.apply_changes(&history, history.committed_between(applied_up_to, time_us))?;
+        let committed = history.committed_between(applied_up_to, time_us);
+        engine.apply_changes(&history, committed.clone())?;
+        if let Some(landing) = &mut landing {
+            landing.land(&history, committed, time_us)?;
+        }
         applied_up_to = time_us;
         advance_time += advance_started.elapsed();
 
@@ -170,15 +202,24 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
                 run_lane(&mut engine, lane, &ctx, drain, faults)?
             };
             let verify_started = Instant::now();
-            let verdict = oracle.check(&versions, 0);
+            let (verdict, oldest) = match &versions {
+                TargetContents::Mirror(v) => {
+                    let verdict = oracle.check(v, 0);
+                    (verdict, oracle.age_wrong_keys(&mut lane.wrong_for))
+                }
+                TargetContents::Totals(t) => {
+                    let (verdict, wrong_days) =
+                        check_totals(&expected_totals(&oracle, &history), t, 0);
+                    (verdict, age_days(&mut lane.wrong_days_for, &wrong_days))
+                }
+            };
             let record = lane.records.last_mut().expect("run_lane pushed a record");
             record.divergence = verdict.divergence;
-            if let Some(key) = options.watch_key {
-                record.watched_lsns = Some(held_by(&versions, key));
+            if let (Some(key), TargetContents::Mirror(v)) = (options.watch_key, &versions) {
+                record.watched_lsns = Some(held_by(v, key));
             }
             lane.worst = lane.worst.max(verdict.divergence);
             lane.last = verdict.divergence;
-            let oldest = oracle.age_wrong_keys(&mut lane.wrong_for);
             lane.longest_divergence_runs = lane.longest_divergence_runs.max(oldest);
             verify_time += verify_started.elapsed();
         }
@@ -208,10 +249,21 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         let (samples, lost_ids, final_versions) = if lane.last.is_exact() {
             (Vec::new(), Vec::new(), None)
         } else {
-            let versions = engine.target_versions(lane.target)?;
-            let samples = oracle.check(&versions, SAMPLE_WRONG_KEYS).samples;
-            let lost = oracle.check(&versions, MAX_LOST_PER_STRATEGY).samples;
-            (samples, lost.iter().map(|k| k.id).collect(), Some(versions))
+            match engine.target_contents(lane.target)? {
+                TargetContents::Mirror(versions) => {
+                    let samples = oracle.check(&versions, SAMPLE_WRONG_KEYS).samples;
+                    let lost = oracle.check(&versions, MAX_LOST_PER_STRATEGY).samples;
+                    (samples, lost.iter().map(|k| k.id).collect(), Some(versions))
+                }
+                // Days, not keys: their reasons are the totals themselves, and the timeline
+                // (which follows keys) has nothing to mark.
+                TargetContents::Totals(totals) => {
+                    let expected = expected_totals(&oracle, &history);
+                    let Verdict { samples, .. } =
+                        check_totals(&expected, &totals, SAMPLE_WRONG_KEYS).0;
+                    (samples, Vec::new(), None)
+                }
+            }
         };
         wrong_ids.push((lane.spec.label(), lane.last.total(), lost_ids));
         strategies.push(StrategyResult {
@@ -278,6 +330,20 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         scenario_as_run: scenario,
         timeline: Some(timeline),
     })
+}
+
+/// Ages every wrong day by one run and forgets the days that are right again; returns the age
+/// of the oldest wrong day, in runs.
+fn age_days(ages: &mut std::collections::BTreeMap<i64, u32>, wrong_days: &[i64]) -> u32 {
+    let wrong: std::collections::BTreeSet<i64> = wrong_days.iter().copied().collect();
+    ages.retain(|day, _| wrong.contains(day));
+    let mut oldest = 0;
+    for day in wrong {
+        let age = ages.entry(day).or_insert(0);
+        *age += 1;
+        oldest = oldest.max(*age);
+    }
+    oldest
 }
 
 /// The versions (lsns) a target holds for one key, in order.

@@ -44,6 +44,12 @@ pub struct Scenario {
     pub transactions: Transactions,
     #[serde(default)]
     pub timestamps: Timestamps,
+    /// Business time of inserted rows, and how far behind their commit some of them arrive.
+    #[serde(default)]
+    pub event_time: EventTime,
+    /// How changes land as Parquet files for `file_listing` (only landed when a strategy lists).
+    #[serde(default)]
+    pub landing: Landing,
     #[serde(rename = "strategy")]
     pub strategies: Vec<StrategySpec>,
     /// The parameter grid `incrlab sweep` runs (ignored by `run`).
@@ -231,6 +237,47 @@ impl Default for Timestamps {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EventTime {
+    /// Fraction of inserts whose `event_time` lies `lateness` behind their begin (orders placed
+    /// offline, synced later); the others carry their begin time.
+    #[serde(default)]
+    pub late_fraction: f64,
+    /// How far a late row's `event_time` lies behind its begin. Negative samples count as 0.
+    #[serde(default)]
+    pub lateness: DurationDist,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Landing {
+    /// Rows per landed file: the initial table and each run's inserts are cut into files of
+    /// at most this many rows.
+    #[serde(default = "Landing::default_rows_per_file")]
+    pub rows_per_file: u64,
+    /// Fraction of updated keys that land by rewriting, in place, the file that holds the key
+    /// (same path, new content: every row of the file re-exported at its current version);
+    /// the other updates land in new files carrying the new versions.
+    #[serde(default)]
+    pub rewrite_fraction: f64,
+}
+
+impl Landing {
+    fn default_rows_per_file() -> u64 {
+        1_000
+    }
+}
+
+impl Default for Landing {
+    fn default() -> Self {
+        Landing {
+            rows_per_file: Self::default_rows_per_file(),
+            rewrite_fraction: 0.0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StrategyKind {
@@ -238,6 +285,8 @@ pub enum StrategyKind {
     WatermarkId,
     UpdatedAt,
     Cdc,
+    FileListing,
+    Interval,
 }
 
 impl StrategyKind {
@@ -247,6 +296,8 @@ impl StrategyKind {
             StrategyKind::WatermarkId => "watermark_id",
             StrategyKind::UpdatedAt => "updated_at",
             StrategyKind::Cdc => "cdc",
+            StrategyKind::FileListing => "file_listing",
+            StrategyKind::Interval => "interval",
         }
     }
 }
@@ -262,6 +313,9 @@ pub enum WriteMode {
     DeleteInsert,
     /// Insert every row of the batch as it is. Not idempotent: the baseline that shows why.
     Append,
+    /// Replace whole partitions: on a mirror, every row whose `event_time` lies in the
+    /// interval window the run read; on `daily_totals`, every day the batch touches.
+    PartitionOverwrite,
 }
 
 impl WriteMode {
@@ -271,6 +325,7 @@ impl WriteMode {
             WriteMode::Upsert => "upsert",
             WriteMode::DeleteInsert => "delete_insert",
             WriteMode::Append => "append",
+            WriteMode::PartitionOverwrite => "partition_overwrite",
         }
     }
 }
@@ -295,6 +350,46 @@ impl Boundary {
     }
 }
 
+/// What a target holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetModel {
+    /// One row per live key, at its latest version.
+    #[default]
+    Mirror,
+    /// Sum of `value` and count of live rows per day of `event_time`.
+    DailyTotals,
+}
+
+impl TargetModel {
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetModel::Mirror => "mirror",
+            TargetModel::DailyTotals => "daily_totals",
+        }
+    }
+}
+
+/// How `file_listing` recognises a file it has already processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FileIdentity {
+    /// By path alone: a file rewritten in place is never read again.
+    #[default]
+    Name,
+    /// By path, size and modification stamp: a rewritten file is a new file.
+    NameSizeMtime,
+}
+
+impl FileIdentity {
+    pub fn name(self) -> &'static str {
+        match self {
+            FileIdentity::Name => "name",
+            FileIdentity::NameSizeMtime => "name_size_mtime",
+        }
+    }
+}
+
 /// One `[[strategy]]` entry as written. Knobs that do not apply to `kind` are rejected by
 /// validation, so a typo such as `lag` on `watermark_id` never silently does nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -304,7 +399,8 @@ pub struct StrategySpec {
     /// Name in reports; defaults to the kind plus its knobs (`updated_at>=lag5s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// Defaults to `overwrite` for `full` and `upsert` otherwise.
+    /// Defaults to `overwrite` for `full`, `partition_overwrite` for `interval` and for
+    /// `daily_totals`, and `upsert` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write: Option<WriteMode>,
     /// `updated_at` only.
@@ -313,6 +409,15 @@ pub struct StrategySpec {
     /// `updated_at` only: the read starts this far below the watermark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag: Option<Micros>,
+    /// `interval` only: how many intervals before its own each run reads again (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookback: Option<u32>,
+    /// `file_listing` only: how a processed file is recognised (default `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_identity: Option<FileIdentity>,
+    /// What the target holds (default `mirror`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<TargetModel>,
     /// Incremental strategies: every k-th run is a full reconciliation (read everything,
     /// replace the target, restart the watermark from what was read), like a weekly full refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -331,8 +436,12 @@ pub struct StrategySpec {
 
 impl StrategySpec {
     pub fn write_mode(&self) -> WriteMode {
-        self.write.unwrap_or(match self.kind {
-            StrategyKind::Full => WriteMode::Overwrite,
+        self.write.unwrap_or(match (self.kind, self.model()) {
+            (StrategyKind::Full, _) => WriteMode::Overwrite,
+            // Partitions are what an interval run and a day of totals own.
+            (StrategyKind::Interval, _) | (_, TargetModel::DailyTotals) => {
+                WriteMode::PartitionOverwrite
+            }
             _ => WriteMode::Upsert,
         })
     }
@@ -343,6 +452,18 @@ impl StrategySpec {
 
     pub fn lag(&self) -> Micros {
         self.lag.unwrap_or(Micros::ZERO)
+    }
+
+    pub fn lookback(&self) -> u32 {
+        self.lookback.unwrap_or(0)
+    }
+
+    pub fn file_identity(&self) -> FileIdentity {
+        self.file_identity.unwrap_or_default()
+    }
+
+    pub fn model(&self) -> TargetModel {
+        self.model.unwrap_or_default()
     }
 
     pub fn state_store(&self) -> StateStoreKind {
@@ -364,6 +485,15 @@ impl StrategySpec {
             if self.lag() != Micros::ZERO {
                 label.push_str(&format!("lag{}", self.lag()));
             }
+        }
+        if self.lookback() > 0 {
+            label.push_str(&format!("+lookback{}", self.lookback()));
+        }
+        if self.file_identity() != FileIdentity::default() {
+            label.push_str(&format!("+{}", self.file_identity().name()));
+        }
+        if self.model() != TargetModel::default() {
+            label.push_str(&format!("+{}", self.model().name()));
         }
         if let Some(k) = self.reconcile_every {
             label.push_str(&format!("+reconcile{k}"));

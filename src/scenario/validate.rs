@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::{
     Amount, CommitOrder, CrashPoint, DurationDist, Scenario, StateStoreKind, StrategyKind,
-    WriteMode,
+    TargetModel, WriteMode,
 };
 
 pub struct Problem {
@@ -62,6 +62,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     validate_churn(s)?;
     validate_writers(s)?;
     validate_transactions(s)?;
+    validate_event_time_and_landing(s)?;
     validate_strategies(s)?;
     validate_sweep(s)?;
     validate_cost(s)?;
@@ -329,6 +330,54 @@ fn validate_transactions(s: &Scenario) -> Result<(), Problem> {
     Ok(())
 }
 
+fn validate_event_time_and_landing(s: &Scenario) -> Result<(), Problem> {
+    let e = &s.event_time;
+    if !(0.0..=1.0).contains(&e.late_fraction) {
+        return problem(
+            "event_time.late_fraction",
+            format!("must be between 0 and 1, got {}", e.late_fraction),
+        );
+    }
+    validate_dist("event_time.lateness", &e.lateness, true)?;
+    let l = &s.landing;
+    if l.rows_per_file == 0 {
+        return problem("landing.rows_per_file", "must be at least 1 row");
+    }
+    if !(0.0..=1.0).contains(&l.rewrite_fraction) {
+        return problem(
+            "landing.rewrite_fraction",
+            format!("must be between 0 and 1, got {}", l.rewrite_fraction),
+        );
+    }
+    Ok(())
+}
+
+/// Whether a strategy, a write mode and a target model make sense together; the reason when not.
+fn combination_problem(kind: StrategyKind, write: WriteMode, model: TargetModel) -> Option<String> {
+    let k = kind.name();
+    let w = write.name();
+    match (kind, write, model) {
+        (StrategyKind::Full, WriteMode::Overwrite, _) => None,
+        (StrategyKind::Full, _, _) => Some(format!(
+            "full reprocessing replaces the target: write `overwrite`, not `{w}`"
+        )),
+        (_, WriteMode::Overwrite, _) => Some(format!(
+            "`overwrite` would replace the target with one increment; {k} needs upsert, delete_insert, append or partition_overwrite"
+        )),
+        (StrategyKind::FileListing, _, TargetModel::DailyTotals) => Some(
+            "daily_totals recomputes each affected day from the source table, which file_listing never reads (it reads files): use a mirror".into(),
+        ),
+        (StrategyKind::Interval, WriteMode::PartitionOverwrite, TargetModel::Mirror) => None,
+        (_, WriteMode::PartitionOverwrite, TargetModel::Mirror) => Some(format!(
+            "on a mirror a partition is the event-time window an `interval` run owns; {k} owns none (use upsert or delete_insert, or model = \"daily_totals\")"
+        )),
+        (_, WriteMode::DeleteInsert, TargetModel::DailyTotals) => Some(
+            "a day of totals is one row, not a set of keys: recompute affected days with partition_overwrite (or upsert)".into(),
+        ),
+        _ => None,
+    }
+}
+
 fn validate_strategies(s: &Scenario) -> Result<(), Problem> {
     if s.strategies.is_empty() {
         return problem("strategy", "list at least one [[strategy]]");
@@ -391,21 +440,25 @@ fn validate_strategies(s: &Scenario) -> Result<(), Problem> {
         if spec.lag.is_some_and(|lag| lag.0 < 0) {
             return problem(at("lag"), "must not be negative");
         }
-        match (spec.kind, spec.write_mode()) {
-            (StrategyKind::Full, WriteMode::Overwrite) => {}
-            (StrategyKind::Full, other) => {
-                return problem(
-                    at("write"),
-                    format!("full reprocessing replaces the target: write `overwrite`, not `{}`", other.name()),
-                )
-            }
-            (_, WriteMode::Overwrite) => {
-                return problem(
-                    at("write"),
-                    format!("`overwrite` would replace the target with one increment; {kind} needs upsert, delete_insert or append"),
-                )
-            }
-            _ => {}
+        if let Some(why) = combination_problem(spec.kind, spec.write_mode(), spec.model()) {
+            let key = if spec.write.is_some() || spec.model.is_none() {
+                "write"
+            } else {
+                "model"
+            };
+            return problem(at(key), why);
+        }
+        if spec.lookback.is_some() && spec.kind != StrategyKind::Interval {
+            return problem(
+                at("lookback"),
+                format!("`lookback` applies to interval, not {kind}"),
+            );
+        }
+        if spec.file_identity.is_some() && spec.kind != StrategyKind::FileListing {
+            return problem(
+                at("file_identity"),
+                format!("`file_identity` applies to file_listing, not {kind}"),
+            );
         }
         if let Some(label) = &spec.label {
             if label.trim().is_empty() {

@@ -2,7 +2,9 @@
 //! with their begin and commit times, writers, clock readings, ids and lsns.
 //!
 //! The time model (DESIGN.md): ids are drawn from a global sequence at *begin*, lsns at
-//! *commit*; `updated_at` is the writer's clock at begin truncated to the granularity. Updates
+//! *commit*; `updated_at` is the writer's clock at begin truncated to the granularity;
+//! `event_time` is fixed at insert (the begin, or `lateness` behind it for late rows) and kept
+//! by every later version of the row. Updates
 //! and deletes only touch keys whose insert committed before the interval started, and a
 //! delete only touches a key with no change still in flight, so applying the history in commit
 //! order never updates or resurrects a row that does not exist.
@@ -36,6 +38,8 @@ pub fn generate(scenario: &Scenario, seed: u64) -> History {
     let mut begins = rng_for(seed, Concern::BeginTimes);
     let mut clock_rng = rng_for(seed, Concern::Clocks);
     let mut delays = rng_for(seed, Concern::Delays);
+    let mut event_times = rng_for(seed, Concern::EventTimes);
+    let lateness = &scenario.event_time;
 
     let clocks = WriterClocks::new(&scenario.writers, &mut clock_rng);
     let granularity = scenario.timestamps.granularity.0;
@@ -163,7 +167,15 @@ pub fn generate(scenario: &Scenario, seed: u64) -> History {
                 Op::Insert => {
                     let id = next_id;
                     next_id += 1;
-                    event_time_of.push(begin);
+                    // Business time is the begin, unless the row was created elsewhere and
+                    // synced late: then it lies `lateness` behind.
+                    let late = event_times.random_bool(lateness.late_fraction);
+                    let behind = if late {
+                        lateness.lateness.sample(&mut event_times).max(0)
+                    } else {
+                        0
+                    };
+                    event_time_of.push(begin - behind);
                     busy_until.push(commit);
                     pending_inserts.push(std::cmp::Reverse((commit, id)));
                     (Op::Insert, id, false)

@@ -21,6 +21,10 @@ pub enum Concern {
     Delays,
     /// Where runs crash (`[faults]`).
     Faults,
+    /// Which inserts carry a late `event_time`, and how late.
+    EventTimes,
+    /// Which updates land by rewriting a file in place (`[landing]`).
+    Landing,
 }
 
 impl Concern {
@@ -31,6 +35,8 @@ impl Concern {
             Concern::Clocks => "clocks",
             Concern::Delays => "delays",
             Concern::Faults => "faults",
+            Concern::EventTimes => "event_times",
+            Concern::Landing => "landing",
         }
     }
 }

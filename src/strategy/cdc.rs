@@ -21,6 +21,7 @@ impl Strategy for Cdc {
     fn advance(&self, state: &StrategyState, read: &ReadStats, _run: &RunContext) -> StrategyState {
         StrategyState {
             watermark: raise(state.watermark, read.max_lsn),
+            ..StrategyState::default()
         }
     }
 }

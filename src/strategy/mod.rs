@@ -6,34 +6,64 @@
 //! engine's business.
 
 mod cdc;
+mod file_listing;
 mod full;
+mod interval;
 mod updated_at;
 mod watermark_id;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 pub use cdc::Cdc;
+pub use file_listing::FileListing;
 pub use full::Full;
+pub use interval::Interval;
 pub use updated_at::UpdatedAt;
 pub use watermark_id::WatermarkId;
 
 use crate::engine::{ReadRequest, ReadStats};
+use crate::landing::ListedFile;
 use crate::scenario::{StrategyKind, StrategySpec};
 
 /// What a strategy persists between runs. `watermark` means what the strategy says it means:
-/// an id, an `updated_at` in microseconds, or a change-log lsn.
+/// an id, an `updated_at` in microseconds, or a change-log lsn; `files` is what
+/// `file_listing` has processed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StrategyState {
     pub watermark: Option<i64>,
+    /// Processed files by name, with the size and stamp each had when it was read. A map, not
+    /// a list: a run checks each listed file in O(log n), however many have landed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, FileStamp>,
+}
+
+/// A file's version as a listing shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    pub size_bytes: u64,
+    pub mtime_us: i64,
+}
+
+impl FileStamp {
+    pub fn of(file: &ListedFile) -> Self {
+        FileStamp {
+            size_bytes: file.size_bytes,
+            mtime_us: file.mtime_us,
+        }
+    }
 }
 
 /// The run a strategy is planning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunContext {
+pub struct RunContext<'a> {
     /// 1-based run number (drain runs continue the count).
     pub run: u32,
     /// True time of the run.
     pub time_us: i64,
+    /// The landing directory's listing at the run (empty unless a strategy lists files).
+    pub landed: &'a [ListedFile],
 }
 
 pub trait Strategy: Send + Sync {
@@ -46,8 +76,9 @@ pub trait Strategy: Send + Sync {
     fn advance(&self, state: &StrategyState, read: &ReadStats, run: &RunContext) -> StrategyState;
 }
 
-/// Builds the strategy a scenario entry describes. Knobs were validated with the scenario.
-pub fn from_spec(spec: &StrategySpec) -> Box<dyn Strategy> {
+/// Builds the strategy a scenario entry describes, in a schedule of `interval_us` between
+/// runs. Knobs were validated with the scenario.
+pub fn from_spec(spec: &StrategySpec, interval_us: i64) -> Box<dyn Strategy> {
     match spec.kind {
         StrategyKind::Full => Box::new(Full),
         StrategyKind::WatermarkId => Box::new(WatermarkId),
@@ -56,6 +87,13 @@ pub fn from_spec(spec: &StrategySpec) -> Box<dyn Strategy> {
             lag_us: spec.lag().0,
         }),
         StrategyKind::Cdc => Box::new(Cdc),
+        StrategyKind::FileListing => Box::new(FileListing {
+            identity: spec.file_identity(),
+        }),
+        StrategyKind::Interval => Box::new(Interval {
+            size_us: interval_us,
+            lookback: spec.lookback(),
+        }),
     }
 }
 

@@ -32,6 +32,7 @@ impl Strategy for UpdatedAt {
     fn advance(&self, state: &StrategyState, read: &ReadStats, _run: &RunContext) -> StrategyState {
         StrategyState {
             watermark: raise(state.watermark, read.max_updated_at_us),
+            ..StrategyState::default()
         }
     }
 }

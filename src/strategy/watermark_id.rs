@@ -24,6 +24,7 @@ impl Strategy for WatermarkId {
     fn advance(&self, state: &StrategyState, read: &ReadStats, _run: &RunContext) -> StrategyState {
         StrategyState {
             watermark: raise(state.watermark, read.max_id),
+            ..StrategyState::default()
         }
     }
 }

@@ -4,7 +4,11 @@
 //! replays the history up to the run time itself (it never asks the engine's source table), so
 //! a bug in how the engine applies changes shows up as divergence instead of hiding in both.
 
+mod totals;
+
 use serde::{Deserialize, Serialize};
+
+pub use totals::{check_totals, expected_totals, DayTotal};
 
 use crate::engine::TargetVersions;
 use crate::sim::{History, Op};
@@ -107,6 +111,11 @@ impl Oracle {
             };
         }
         self.applied = self.applied.max(range.end);
+    }
+
+    /// The lsn of every live version, by key.
+    pub fn live_lsns(&self) -> impl Iterator<Item = i64> + '_ {
+        self.expected_lsn.iter().copied().filter(|&l| l != 0)
     }
 
     /// The lsn of the key's live version, if the key is live.
