@@ -321,6 +321,16 @@ fn execute(command: Command) -> Result<(), Error> {
                     ),
                 });
             };
+            if loaded.scenario.strategies[index].model()
+                == incrlab::scenario::TargetModel::DailyTotals
+            {
+                return Err(Error::Argument {
+                    flag: "--strategy".into(),
+                    message: format!(
+                        "`{strategy}` keeps daily totals, not keys: its wrong days, with the totals expected and held, are in results.json (sample_wrong_keys)"
+                    ),
+                });
+            }
             let history = runner::simulate(&loaded, seed);
             if key < 1 || key > history.max_id {
                 return Err(Error::Argument {

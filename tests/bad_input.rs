@@ -260,3 +260,78 @@ fn a_skipped_run_outside_the_schedule_is_named() {
         &["`schedule.skip_runs[2]`", "run 4 is not a scheduled run"],
     );
 }
+
+#[test]
+fn partition_overwrite_of_a_mirror_needs_an_interval() {
+    let text = GOOD.replace(
+        "kind = \"cdc\"",
+        "kind = \"cdc\"\nwrite = \"partition_overwrite\"",
+    );
+    let outcome = run_with("partition.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "partition.toml",
+        &["`strategy[1].write`", "line 15", "owns none"],
+    );
+}
+
+#[test]
+fn delete_insert_into_daily_totals_is_rejected() {
+    let text = GOOD.replace(
+        "kind = \"cdc\"",
+        "kind = \"cdc\"\nmodel = \"daily_totals\"\nwrite = \"delete_insert\"",
+    );
+    let outcome = run_with("totals.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "totals.toml",
+        &["`strategy[1].write`", "partition_overwrite"],
+    );
+}
+
+#[test]
+fn file_listing_into_daily_totals_is_rejected() {
+    let text = GOOD.replace(
+        "kind = \"cdc\"",
+        "kind = \"file_listing\"\nmodel = \"daily_totals\"",
+    );
+    let outcome = run_with("listing.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "listing.toml",
+        &["`strategy[1].model`", "line 15", "reads files"],
+    );
+}
+
+#[test]
+fn lookback_on_a_strategy_without_intervals_is_rejected() {
+    let text = GOOD.replace("kind = \"cdc\"", "kind = \"cdc\"\nlookback = 2");
+    let outcome = run_with("lookback.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "lookback.toml",
+        &["`strategy[1].lookback`", "line 15", "applies to interval"],
+    );
+}
+
+#[test]
+fn a_rewrite_fraction_above_one_is_rejected() {
+    let text = format!("{GOOD}\n[landing]\nrewrite_fraction = 1.5\n");
+    let outcome = run_with("landing.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "landing.toml",
+        &["`landing.rewrite_fraction`", "between 0 and 1"],
+    );
+}
+
+#[test]
+fn an_event_time_late_fraction_above_one_is_rejected() {
+    let text = format!("{GOOD}\n[event_time]\nlate_fraction = 2.0\n");
+    let outcome = run_with("event_time.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "event_time.toml",
+        &["`event_time.late_fraction`", "between 0 and 1"],
+    );
+}

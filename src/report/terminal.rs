@@ -62,9 +62,14 @@ pub fn summary_lines(results: &RunResults, scenario: &std::path::Path) -> Vec<St
         "missing/stale/ghost/duplicate: permanent divergence after the drain; worst transient: largest total during the runs"
             .to_string(),
     );
-    if let Some((s, key)) = results
+    // `explain` follows one key of a mirror; a totals target's wrong days carry their reasons.
+    let mirrors = results
         .strategies
         .iter()
+        .zip(&results.scenario_as_run.strategies)
+        .filter(|(_, spec)| spec.model() == crate::scenario::TargetModel::Mirror);
+    if let Some((s, key)) = mirrors
+        .map(|(s, _)| s)
         .find_map(|s| s.sample_wrong_keys.first().map(|k| (s, k)))
     {
         lines.push(format!(
