@@ -173,3 +173,59 @@ fn explain_rejects_an_unknown_strategy_and_an_unknown_key() {
     let out = incrlab(&["explain", scenario, "--strategy", "cdc", "--key", "0"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_late_event_lost_by_an_interval_is_explained_by_its_window() {
+    let results = common::run(&common::load("event_time_intervals.toml"));
+    let interval = common::strategy(&results, "interval+lookback1");
+    let late = interval
+        .sample_wrong_keys
+        .iter()
+        .find(|k| k.reason.contains("behind its begin"))
+        .expect("a sample key lost to event-time lateness");
+    assert!(late.reason.starts_with("missing:"), "{}", late.reason);
+    assert!(
+        late.reason.contains("read event_time in [")
+            && late.reason.contains("windows only move forward"),
+        "{}",
+        late.reason
+    );
+}
+
+#[test]
+fn a_file_listing_by_name_names_the_rewrite_it_never_read() {
+    let results = common::run(&common::load("file_listing.toml"));
+    let by_name = common::strategy(&results, "file_listing");
+    let stale = by_name
+        .sample_wrong_keys
+        .iter()
+        .find(|k| k.reason.starts_with("stale:"))
+        .expect("a stale sample key");
+    assert!(
+        stale.reason.contains("rewriting a file in place"),
+        "{}",
+        stale.reason
+    );
+    let ghost = by_name
+        .sample_wrong_keys
+        .iter()
+        .find(|k| k.reason.starts_with("ghost:"))
+        .expect("a ghost sample key");
+    assert!(ghost.reason.contains("no tombstone"), "{}", ghost.reason);
+}
+
+#[test]
+fn explain_refuses_a_totals_strategy_with_a_pointer_to_its_wrong_days() {
+    let scenario = common::scenarios_dir().join("daily_totals.toml");
+    let out = incrlab(&[
+        "explain",
+        scenario.to_str().unwrap(),
+        "--strategy",
+        "cdc+daily_totals+append",
+        "--key",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("daily totals"), "{stderr}");
+}

@@ -52,16 +52,21 @@ fn the_matrix_reproduces_the_seed_table_and_writes_a_reproducible_battery() {
     assert_eq!(verdict(&cells, "updated_at>", "late_commits"), Partial);
     assert_eq!(verdict(&cells, "updated_at>lag1m", "late_commits"), Yes);
     assert_eq!(verdict(&cells, "updated_at>", "soft_deletes"), Yes);
-    assert_eq!(verdict(&cells, "file_listing+name_size_mtime", "updates"), Yes);
+    assert_eq!(
+        verdict(&cells, "file_listing+name_size_mtime", "updates"),
+        Yes
+    );
     assert_eq!(verdict(&cells, "interval", "event_lateness"), Partial);
     assert_eq!(verdict(&cells, "updated_at>+reconcile3", "deletes"), Yes);
 
     // Every verdict follows from its measured fraction.
     for c in &cells {
-        let from_fraction = match c.fraction {
-            f if f == 1.0 => Yes,
-            f if f == 0.0 => No,
-            _ => Partial,
+        let from_fraction = if c.fraction == 1.0 {
+            Yes
+        } else if c.fraction == 0.0 {
+            No
+        } else {
+            Partial
         };
         assert_eq!(c.verdict, from_fraction, "{c:?}");
         assert!(c.changed_keys > 0, "{c:?}");

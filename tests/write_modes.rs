@@ -174,10 +174,8 @@ fn file_listing_reads_only_new_files() {
     let s = &results.strategies[0];
     assert!(s.permanent.is_exact());
     let read: u64 = s.per_run.iter().map(|r| r.rows_read).sum();
-    let history = incrlab::runner::simulate(
-        &common::from_toml(&results.scenario_as_run.to_toml()),
-        None,
-    );
+    let history =
+        incrlab::runner::simulate(&common::from_toml(&results.scenario_as_run.to_toml()), None);
     assert_eq!(read, history.len() as u64);
 }
 
@@ -259,9 +257,14 @@ fn interval_totals_miss_days_whose_late_events_fall_behind_the_lookback() {
 #[test]
 fn reconciliation_bounds_how_long_a_ghost_lives() {
     let plain = run(HARD_DELETES, "kind = \"updated_at\"").strategies[0].clone();
-    let reconciled = run(HARD_DELETES, "kind = \"updated_at\"\nreconcile_every = 3").strategies[0].clone();
+    let reconciled =
+        run(HARD_DELETES, "kind = \"updated_at\"\nreconcile_every = 3").strategies[0].clone();
     assert!(plain.permanent.ghost > 0);
-    assert!(reconciled.permanent.is_exact(), "{:?}", reconciled.permanent);
+    assert!(
+        reconciled.permanent.is_exact(),
+        "{:?}",
+        reconciled.permanent
+    );
     assert!(
         (1..=3).contains(&reconciled.longest_divergence_runs),
         "{}",
@@ -282,7 +285,10 @@ fn run_gap(strategy: &str) -> Divergence {
 
 #[test]
 fn a_gap_longer_than_the_lookback_loses_the_skipped_intervals() {
-    assert!(only("missing", run_gap("kind = \"interval\"\nlookback = 1")));
+    assert!(only(
+        "missing",
+        run_gap("kind = \"interval\"\nlookback = 1")
+    ));
 }
 
 #[test]

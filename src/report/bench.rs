@@ -84,8 +84,12 @@ pub fn lines(r: &RunResults) -> Vec<String> {
     }
     for s in &r.strategies {
         let runs = s.per_run.len().max(1) as f64;
+        // The first run reads everything; the steady median is what a run costs after it.
+        let steady = steady_median_ms(s).map_or(String::new(), |m| {
+            format!(", steady median {m:>8.1} ms/run")
+        });
         out.push(format!(
-            "  {:<24} {:>9.1} ms total, {:>7.2} ms/run, SQL {:>9.1} ms",
+            "  {:<24} {:>9.1} ms total, {:>7.2} ms/run, SQL {:>9.1} ms{steady}",
             s.label,
             s.wall_ms,
             s.wall_ms / runs,
