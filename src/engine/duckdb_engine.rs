@@ -236,16 +236,16 @@ impl DuckDbEngine {
         spec: &ReadSpec,
         first_chunk: bool,
     ) -> Result<(u64, SourceScan)> {
-        if self.models.get(&target) == Some(&TargetModel::DailyTotals) {
-            return self.write_totals(target, mode, relation, spec, first_chunk);
-        }
-        let s = schema(target);
         // One version per key: the latest. Source reads already are; a log batch is not.
         let latest = if spec.may_repeat_keys() {
             format!("(SELECT * FROM {relation} QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1)")
         } else {
             relation.to_string()
         };
+        if self.models.get(&target) == Some(&TargetModel::DailyTotals) {
+            return self.write_totals(target, mode, relation, &latest, first_chunk);
+        }
+        let s = schema(target);
         let what = || format!("writing {relation} into {s}.mirror ({})", mode.name());
         Ok(match mode {
             WriteMode::Overwrite if first_chunk => self.profiled(
@@ -342,23 +342,19 @@ impl DuckDbEngine {
         }
     }
 
-    /// Writes `relation` into a `daily_totals` target. Every incremental write recomputes
-    /// the days the batch touches from the source (a batch holds changed rows, not a day's
-    /// rows), except `append`, which adds the batch's own partial totals: the naive pipeline.
+    /// Writes `relation` (`latest`: the same rows, one version per key) into a `daily_totals`
+    /// target. Every incremental write recomputes the days the batch touches from the source
+    /// (a batch holds changed rows, not a day's rows), except `append`, which adds the batch's
+    /// own partial totals: the naive pipeline.
     fn write_totals(
         &mut self,
         target: TargetId,
         mode: WriteMode,
         relation: &str,
-        spec: &ReadSpec,
+        latest: &str,
         first_chunk: bool,
     ) -> Result<(u64, SourceScan)> {
         let s = schema(target);
-        let latest = if spec.may_repeat_keys() {
-            format!("(SELECT * FROM {relation} QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1)")
-        } else {
-            relation.to_string()
-        };
         let what = || format!("writing {relation} into {s}.totals ({})", mode.name());
         let day = day_of("event_time");
         let partial = format!(

@@ -71,6 +71,8 @@ pub(super) struct FaultContext<'a> {
 #[derive(Default)]
 struct Attempt {
     read: ReadStats,
+    /// The event-time window the attempt read, when its read was one (`interval`).
+    event_window_us: Option<[i64; 2]>,
     rows_written: u64,
     crash: Option<CrashRecord>,
 }
@@ -106,6 +108,7 @@ pub(super) fn run_lane<E: Engine>(
     let mut total = ReadStats::default();
     let mut rows_written = 0u64;
     let mut attempts = 0u32;
+    let mut event_window_us = None;
     let crashed_at = loop {
         attempts += 1;
         // The drain is the recovery period: faults strike scheduled runs only.
@@ -126,6 +129,7 @@ pub(super) fn run_lane<E: Engine>(
         total.rows_scanned += attempt.read.rows_scanned;
         total.bytes_scanned += attempt.read.bytes_scanned;
         rows_written += attempt.rows_written;
+        event_window_us = attempt.event_window_us.or(event_window_us);
         let Some(record) = attempt.crash else {
             break None;
         };
@@ -174,10 +178,7 @@ pub(super) fn run_lane<E: Engine>(
         cpu_ms: ms(cpu),
         attempts,
         crashed_at,
-        event_window_us: match lane.strategy.plan(&state, ctx).spec {
-            ReadSpec::EventTimeWindow { from_us, to_us } => Some([from_us, to_us]),
-            _ => None,
-        },
+        event_window_us,
         watched_lsns: None,
     });
     Ok(versions)
@@ -233,6 +234,9 @@ fn attempt<E: Engine>(
     } else {
         (lane.strategy.plan(state, ctx), lane.write)
     };
+    if let ReadSpec::EventTimeWindow { from_us, to_us } = request.spec {
+        out.event_window_us = Some([from_us, to_us]);
+    }
     // Only an attempt a crash will strike writes in chunks: a chunked write that completes
     // leaves the same target and state as one statement, so crash-free attempts keep the
     // one-statement path (and its speed).
