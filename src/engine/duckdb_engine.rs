@@ -357,15 +357,26 @@ impl DuckDbEngine {
         let s = schema(target);
         let what = || format!("writing {relation} into {s}.totals ({})", mode.name());
         let day = day_of("event_time");
-        let partial = format!(
-            "SELECT {day} AS day, sum(value)::BIGINT AS total, count(*) AS rows FROM {latest} WHERE NOT gone GROUP BY ALL"
-        );
+        let totals_of = |rows: &str, filter: &str| {
+            format!(
+                "SELECT {day} AS day, sum(value)::BIGINT AS total, count(*) AS rows FROM {rows} WHERE {filter} GROUP BY ALL"
+            )
+        };
+        // Each day merged in from `days`, with `set` saying how a matched day changes.
+        let merge = |days: &str, set: &str| {
+            format!(
+                "MERGE INTO {s}.totals AS t USING ({days}) AS b ON t.day = b.day
+                 WHEN MATCHED THEN UPDATE SET {set}
+                 WHEN NOT MATCHED THEN INSERT (day, total, rows) VALUES (b.day, b.total, b.rows)"
+            )
+        };
+        let partial = totals_of(latest, "NOT gone");
         // A row's event_time never changes, so the days a batch touches are the days of its
         // rows, deleted ones included (their day loses them).
         let affected = format!("SELECT DISTINCT {day} FROM {relation}");
-        let recomputed = format!(
-            "SELECT {day} AS day, sum(value)::BIGINT AS total, count(*) AS rows FROM source
-             WHERE NOT is_deleted AND {day} IN ({affected}) GROUP BY ALL"
+        let recomputed = totals_of(
+            "source",
+            &format!("NOT is_deleted AND {day} IN ({affected})"),
         );
         Ok(match mode {
             WriteMode::Overwrite if first_chunk => self.profiled(
@@ -374,10 +385,9 @@ impl DuckDbEngine {
             )?,
             // A full read holds each live key once, so chunk totals add up to day totals.
             WriteMode::Overwrite => self.profiled(
-                &format!(
-                    "MERGE INTO {s}.totals AS t USING ({partial}) AS b ON t.day = b.day
-                     WHEN MATCHED THEN UPDATE SET total = t.total + b.total, rows = t.rows + b.rows
-                     WHEN NOT MATCHED THEN INSERT (day, total, rows) VALUES (b.day, b.total, b.rows)"
+                &merge(
+                    &partial,
+                    "total = t.total + b.total, rows = t.rows + b.rows",
                 ),
                 what,
             )?,
@@ -387,14 +397,9 @@ impl DuckDbEngine {
                 what,
             )?,
             // A day that lost its last row recomputes to nothing, and MERGE leaves it standing.
-            WriteMode::Upsert => self.profiled(
-                &format!(
-                    "MERGE INTO {s}.totals AS t USING ({recomputed}) AS b ON t.day = b.day
-                     WHEN MATCHED THEN UPDATE SET total = b.total, rows = b.rows
-                     WHEN NOT MATCHED THEN INSERT (day, total, rows) VALUES (b.day, b.total, b.rows)"
-                ),
-                what,
-            )?,
+            WriteMode::Upsert => {
+                self.profiled(&merge(&recomputed, "total = b.total, rows = b.rows"), what)?
+            }
             WriteMode::Append => {
                 self.profiled(&format!("INSERT INTO {s}.totals {partial}"), what)?
             }
