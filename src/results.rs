@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::TargetChanges;
 use crate::error::{Error, Result};
 use crate::fs_atomic::write_atomic;
 use crate::scenario::{CrashPoint, Scenario};
@@ -57,6 +58,9 @@ pub struct StrategyResult {
     pub rows_read: u64,
     /// Target rows inserted, updated or deleted over all runs.
     pub rows_written: u64,
+    /// `rows_written` by operation.
+    #[serde(default)]
+    pub written: TargetChanges,
     /// Whether the target stopped changing within the drain.
     pub settled: bool,
     /// The longest any key stayed wrong, in consecutive runs (healed or not). A full
@@ -100,7 +104,11 @@ pub struct RunRecord {
     pub rows_scanned: u64,
     #[serde(default)]
     pub bytes_scanned: u64,
+    /// Target rows inserted, updated or deleted by this run.
     pub rows_written: u64,
+    /// `rows_written` by operation.
+    #[serde(default)]
+    pub written: TargetChanges,
     pub divergence: Divergence,
     /// An order-independent hash of the target's (id, lsn) rows after this run, in hex.
     pub target_digest: String,

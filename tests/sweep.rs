@@ -29,9 +29,9 @@ kind = "cdc"
 write = "delete_insert"
 "#;
 
-/// A strategy's exact figures at one point: label, rows scanned, bytes scanned and rows
-/// written per run (scaled to integers), permanent divergence.
-type ExactStrategy = (String, u64, u64, u64, u64);
+/// A strategy's exact figures at one point: label, rows scanned, bytes scanned, rows written
+/// and rows inserted, updated and deleted per run (scaled to integers), permanent divergence.
+type ExactStrategy = (String, u64, u64, u64, [u64; 3], u64);
 
 /// The exact (non-timing) part of a sweep.
 fn exact(results: &SweepResults) -> Vec<(sweep::Point, String, Vec<ExactStrategy>)> {
@@ -50,6 +50,12 @@ fn exact(results: &SweepResults) -> Vec<(sweep::Point, String, Vec<ExactStrategy
                             (s.rows_scanned_per_run * 1e6) as u64,
                             (s.bytes_scanned_per_run * 1e6) as u64,
                             (s.rows_written_per_run * 1e6) as u64,
+                            [
+                                s.rows_inserted_per_run,
+                                s.rows_updated_per_run,
+                                s.rows_deleted_per_run,
+                            ]
+                            .map(|n| (n * 1e6) as u64),
                             s.permanent_total,
                         )
                     })
@@ -302,6 +308,9 @@ fn synthetic(rows: u64, churn: f64, full_ms: f64, incremental_ms: f64) -> sweep:
         write: "upsert".into(),
         rows_scanned_per_run: 0.0,
         rows_written_per_run: 0.0,
+        rows_inserted_per_run: 0.0,
+        rows_updated_per_run: 0.0,
+        rows_deleted_per_run: 0.0,
         permanent_total: 0,
         run_ms: ms,
         bytes_scanned_per_run: 0.0,

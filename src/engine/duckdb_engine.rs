@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use duckdb::arrow::array::{Array, ArrayRef, BooleanArray, Int32Array, Int64Array};
+use duckdb::arrow::array::{Array, ArrayRef, BooleanArray, Int32Array, Int64Array, StringArray};
 use duckdb::arrow::datatypes::{DataType, Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
@@ -18,8 +18,8 @@ use polars::prelude::{LazyFrame, PlRefPath, ScanArgsParquet};
 use super::profiling::{cpu_time_s, source_scan, ColumnWidths, SourceScan};
 use super::source_batch::change_log_batch;
 use super::{
-    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, TargetContents, TargetId, TargetTotals,
-    TargetVersions, WriteStats, DAY_US,
+    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, TargetChanges, TargetContents, TargetId,
+    TargetTotals, TargetVersions, WriteStats, DAY_US,
 };
 use crate::error::{DuckDbContext, Error, PolarsContext, Result};
 use crate::scenario::{TargetModel, WriteMode};
@@ -125,11 +125,57 @@ impl DuckDbEngine {
         let result = self.conn.execute(sql, []).context(what);
         self.sql_time += started.elapsed();
         let changed = result? as u64;
+        Ok((changed, self.last_statement_profile()))
+    }
+
+    /// Runs a MERGE ending in `RETURNING merge_action` and counts the rows it changed by
+    /// action, with what it scanned of the source.
+    fn merged(
+        &mut self,
+        sql: &str,
+        what: impl FnOnce() -> String,
+    ) -> Result<(TargetChanges, SourceScan)> {
+        let started = Instant::now();
+        let result = (|| -> duckdb::Result<TargetChanges> {
+            let mut stmt = self.conn.prepare(sql)?;
+            let mut changes = TargetChanges::default();
+            for batch in stmt.query_arrow([])? {
+                let actions = batch.column(0);
+                let Some(actions) = actions.as_any().downcast_ref::<StringArray>() else {
+                    return Err(duckdb::Error::InvalidColumnType(
+                        0,
+                        "merge_action".into(),
+                        duckdb::types::Type::Text,
+                    ));
+                };
+                for action in actions.iter() {
+                    match action {
+                        Some("INSERT") => changes.inserted += 1,
+                        Some("UPDATE") => changes.updated += 1,
+                        Some("DELETE") => changes.deleted += 1,
+                        other => {
+                            return Err(duckdb::Error::InvalidParameterName(format!(
+                                "unexpected merge_action {other:?}"
+                            )))
+                        }
+                    }
+                }
+            }
+            Ok(changes)
+        })()
+        .context(what);
+        self.sql_time += started.elapsed();
+        let changes = result?;
+        Ok((changes, self.last_statement_profile()))
+    }
+
+    /// What the last statement scanned of the source, and its CPU time added to the engine's.
+    fn last_statement_profile(&mut self) -> SourceScan {
         let Some(info) = self.conn.get_profiling_info() else {
-            return Ok((changed, SourceScan::default()));
+            return SourceScan::default();
         };
         self.cpu_time += Duration::from_secs_f64(cpu_time_s(&info).max(0.0));
-        Ok((changed, source_scan(&info, &self.widths)))
+        source_scan(&info, &self.widths)
     }
 
     /// The time of a bare `CREATE TABLE … AS SELECT` of the live source rows: the floor under
@@ -235,7 +281,7 @@ impl DuckDbEngine {
         relation: &str,
         spec: &ReadSpec,
         first_chunk: bool,
-    ) -> Result<(u64, SourceScan)> {
+    ) -> Result<(TargetChanges, SourceScan)> {
         // One version per key: the latest. Source reads already are; a log batch is not.
         let latest = if spec.may_repeat_keys() {
             format!("(SELECT * FROM {relation} QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1)")
@@ -247,16 +293,23 @@ impl DuckDbEngine {
         }
         let s = schema(target);
         let what = || format!("writing {relation} into {s}.mirror ({})", mode.name());
+        let insert_live =
+            format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone");
+        let inserted = |(rows, scan): (u64, SourceScan)| {
+            let changes = TargetChanges {
+                inserted: rows,
+                ..TargetChanges::default()
+            };
+            (changes, scan)
+        };
         Ok(match mode {
-            WriteMode::Overwrite if first_chunk => self.profiled(
+            // Replacing the table is one bulk insert; the rows it drops are not deletes.
+            WriteMode::Overwrite if first_chunk => inserted(self.profiled(
                 &format!("CREATE OR REPLACE TABLE {s}.mirror AS SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
                 what,
-            )?,
-            WriteMode::Overwrite => self.profiled(
-                &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
-                what,
-            )?,
-            WriteMode::Upsert => self.profiled(
+            )?),
+            WriteMode::Overwrite => inserted(self.profiled(&insert_live, what)?),
+            WriteMode::Upsert => self.merged(
                 &format!(
                     "MERGE INTO {s}.mirror AS t USING {latest} AS b ON t.id = b.id
                      WHEN MATCHED AND b.gone THEN DELETE
@@ -264,13 +317,14 @@ impl DuckDbEngine {
                                                   value = b.value, event_time = b.event_time
                      WHEN NOT MATCHED AND NOT b.gone THEN
                          INSERT (id, lsn, updated_at, writer, value, event_time)
-                         VALUES (b.id, b.lsn, b.updated_at, b.writer, b.value, b.event_time)"
+                         VALUES (b.id, b.lsn, b.updated_at, b.writer, b.value, b.event_time)
+                     RETURNING merge_action"
                 ),
                 what,
             )?,
             WriteMode::DeleteInsert => self.delete_then_insert(
                 &format!("DELETE FROM {s}.mirror WHERE id IN (SELECT id FROM {relation})"),
-                &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
+                &insert_live,
                 what,
             )?,
             WriteMode::PartitionOverwrite => {
@@ -286,52 +340,31 @@ impl DuckDbEngine {
                 } else {
                     String::new()
                 };
-                self.delete_then_insert(
-                    &clear,
-                    &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
-                    what,
-                )?
+                self.delete_then_insert(&clear, &insert_live, what)?
             }
-            WriteMode::Append => self.profiled(
+            WriteMode::Append => inserted(self.profiled(
                 &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {relation} WHERE NOT gone"),
                 what,
-            )?,
+            )?),
         })
     }
 
-    /// Runs a delete (skipped when empty) and an insert as one unit of work: in the caller's
-    /// transaction if one is open, else in their own.
-    fn delete_then_insert(
+    /// Runs `work` as one unit: in the caller's transaction if one is open, else in its own.
+    fn in_one_transaction<T>(
         &mut self,
-        delete: &str,
-        insert: &str,
         what: impl Fn() -> String + Copy,
-    ) -> Result<(u64, SourceScan)> {
+        work: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
         let own_transaction = self.open_transaction.is_none();
         if own_transaction {
             self.batch("BEGIN", what)?;
         }
-        let result = (|| {
-            let (deleted, scanned_a) = if delete.is_empty() {
-                (0, SourceScan::default())
-            } else {
-                self.profiled(delete, what)?
-            };
-            let (inserted, scanned_b) = self.profiled(insert, what)?;
-            Ok((
-                deleted + inserted,
-                SourceScan {
-                    rows: scanned_a.rows + scanned_b.rows,
-                    bytes: scanned_a.bytes + scanned_b.bytes,
-                },
-            ))
-        })();
-        match result {
-            Ok(counts) => {
+        match work(self) {
+            Ok(done) => {
                 if own_transaction {
                     self.batch("COMMIT", what)?;
                 }
-                Ok(counts)
+                Ok(done)
             }
             Err(e) => {
                 if own_transaction {
@@ -340,6 +373,29 @@ impl DuckDbEngine {
                 Err(e)
             }
         }
+    }
+
+    /// Runs a delete (skipped when empty) and an insert as one unit of work.
+    fn delete_then_insert(
+        &mut self,
+        delete: &str,
+        insert: &str,
+        what: impl Fn() -> String + Copy,
+    ) -> Result<(TargetChanges, SourceScan)> {
+        self.in_one_transaction(what, |engine| {
+            let (deleted, scan_deletes) = if delete.is_empty() {
+                (0, SourceScan::default())
+            } else {
+                engine.profiled(delete, what)?
+            };
+            let (inserted, scan_inserts) = engine.profiled(insert, what)?;
+            let changes = TargetChanges {
+                inserted,
+                updated: 0,
+                deleted,
+            };
+            Ok((changes, scan_deletes + scan_inserts))
+        })
     }
 
     /// Writes `relation` (`latest`: the same rows, one version per key) into a `daily_totals`
@@ -353,7 +409,7 @@ impl DuckDbEngine {
         relation: &str,
         latest: &str,
         first_chunk: bool,
-    ) -> Result<(u64, SourceScan)> {
+    ) -> Result<(TargetChanges, SourceScan)> {
         let s = schema(target);
         let what = || format!("writing {relation} into {s}.totals ({})", mode.name());
         let day = day_of("event_time");
@@ -367,8 +423,16 @@ impl DuckDbEngine {
             format!(
                 "MERGE INTO {s}.totals AS t USING ({days}) AS b ON t.day = b.day
                  WHEN MATCHED THEN UPDATE SET {set}
-                 WHEN NOT MATCHED THEN INSERT (day, total, rows) VALUES (b.day, b.total, b.rows)"
+                 WHEN NOT MATCHED THEN INSERT (day, total, rows) VALUES (b.day, b.total, b.rows)
+                 RETURNING merge_action"
             )
+        };
+        let inserted = |(rows, scan): (u64, SourceScan)| {
+            let changes = TargetChanges {
+                inserted: rows,
+                ..TargetChanges::default()
+            };
+            (changes, scan)
         };
         let partial = totals_of(latest, "NOT gone");
         // A row's event_time never changes, so the days a batch touches are the days of its
@@ -379,12 +443,12 @@ impl DuckDbEngine {
             &format!("NOT is_deleted AND {day} IN ({affected})"),
         );
         Ok(match mode {
-            WriteMode::Overwrite if first_chunk => self.profiled(
+            WriteMode::Overwrite if first_chunk => inserted(self.profiled(
                 &format!("CREATE OR REPLACE TABLE {s}.totals AS {partial}"),
                 what,
-            )?,
+            )?),
             // A full read holds each live key once, so chunk totals add up to day totals.
-            WriteMode::Overwrite => self.profiled(
+            WriteMode::Overwrite => self.merged(
                 &merge(
                     &partial,
                     "total = t.total + b.total, rows = t.rows + b.rows",
@@ -398,10 +462,10 @@ impl DuckDbEngine {
             )?,
             // A day that lost its last row recomputes to nothing, and MERGE leaves it standing.
             WriteMode::Upsert => {
-                self.profiled(&merge(&recomputed, "total = b.total, rows = b.rows"), what)?
+                self.merged(&merge(&recomputed, "total = b.total, rows = b.rows"), what)?
             }
             WriteMode::Append => {
-                self.profiled(&format!("INSERT INTO {s}.totals {partial}"), what)?
+                inserted(self.profiled(&format!("INSERT INTO {s}.totals {partial}"), what)?)
             }
             WriteMode::DeleteInsert => {
                 return Err(Error::Invariant(format!(
@@ -724,15 +788,15 @@ impl Engine for DuckDbEngine {
             Pending::Materialized { spec } | Pending::Lazy { spec } => spec.clone(),
         };
         let batch = batch_name(target);
-        let (rows_written, scan) = self.write_relation(target, mode, &batch, &spec, true)?;
+        let (changes, scan) = self.write_relation(target, mode, &batch, &spec, true)?;
         self.pending.remove(&target);
         // A fused (lazy) read happened inside this write: its rows and scans are the read's.
         let (rows_read, scan) = match pending {
-            Pending::Lazy { .. } => (rows_written, scan),
+            Pending::Lazy { .. } => (changes.total(), scan),
             Pending::Materialized { .. } => (0, SourceScan::default()),
         };
         Ok(WriteStats {
-            rows_written,
+            changes,
             rows_scanned: scan.rows,
             bytes_scanned: scan.bytes,
             rows_read,
@@ -796,10 +860,9 @@ impl Engine for DuckDbEngine {
             "(SELECT * FROM {} WHERE chunk = {chunk})",
             chunks_name(target)
         );
-        let (rows_written, scan) =
-            self.write_relation(target, mode, &relation, &spec, chunk == 1)?;
+        let (changes, scan) = self.write_relation(target, mode, &relation, &spec, chunk == 1)?;
         Ok(WriteStats {
-            rows_written,
+            changes,
             rows_scanned: scan.rows,
             bytes_scanned: scan.bytes,
             rows_read: 0,

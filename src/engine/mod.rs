@@ -17,6 +17,8 @@ use std::time::Duration;
 
 pub use duckdb_engine::DuckDbEngine;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::Result;
 use crate::scenario::{TargetModel, WriteMode};
 use crate::sim::History;
@@ -70,10 +72,43 @@ pub struct ReadStats {
     pub max_lsn: Option<i64>,
 }
 
+/// Target rows one write (or a run's writes) changed, by operation, as the engine reports
+/// them: exact and repeatable. A `delete_insert` rewrite of a key counts as one delete and one
+/// insert, because that is the work the target did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetChanges {
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+}
+
+impl TargetChanges {
+    /// Rows inserted, updated or deleted.
+    pub fn total(&self) -> u64 {
+        self.inserted + self.updated + self.deleted
+    }
+}
+
+impl std::ops::AddAssign for TargetChanges {
+    fn add_assign(&mut self, other: Self) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.deleted += other.deleted;
+    }
+}
+
+impl std::ops::Add for TargetChanges {
+    type Output = Self;
+    fn add(mut self, other: Self) -> Self {
+        self += other;
+        self
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
-    /// Rows inserted, updated or deleted in the target.
-    pub rows_written: u64,
+    /// Rows inserted, updated and deleted in the target.
+    pub changes: TargetChanges,
     /// Source rows scanned by the write itself (non-zero when the read was fused into it).
     pub rows_scanned: u64,
     pub bytes_scanned: u64,

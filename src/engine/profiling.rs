@@ -68,6 +68,16 @@ pub struct SourceScan {
     pub bytes: u64,
 }
 
+impl std::ops::Add for SourceScan {
+    type Output = Self;
+    fn add(self, other: Self) -> Self {
+        SourceScan {
+            rows: self.rows + other.rows,
+            bytes: self.bytes + other.bytes,
+        }
+    }
+}
+
 /// Rows and bytes scanned from the source tables by the last profiled statement.
 pub fn source_scan(info: &ProfilingInfo, widths: &ColumnWidths) -> SourceScan {
     let mut total = SourceScan::default();

@@ -111,11 +111,12 @@ fn run_sections(
             "longest divergence (runs)",
             "rows scanned",
             "rows written",
+            "inserted / updated / deleted",
             "wall ms",
             "verdict",
         ],
         &[
-            false, false, true, true, true, true, true, true, true, true, true, false,
+            false, false, true, true, true, true, true, true, true, true, true, true, false,
         ],
     );
     for s in &run.strategies {
@@ -130,6 +131,10 @@ fn run_sections(
             s.longest_divergence_runs.to_string(),
             s.rows_scanned.to_string(),
             s.rows_written.to_string(),
+            format!(
+                "{} / {} / {}",
+                s.written.inserted, s.written.updated, s.written.deleted
+            ),
             format!("{:.1}", s.wall_ms),
             verdict(s).to_string(),
         ]);

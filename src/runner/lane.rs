@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::engine::{
-    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, TargetContents, TargetId,
+    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, TargetChanges, TargetContents, TargetId,
 };
 use crate::error::Result;
 use crate::faults::{crash_for, Crash};
@@ -73,7 +73,7 @@ struct Attempt {
     read: ReadStats,
     /// The event-time window the attempt read, when its read was one (`interval`).
     event_window_us: Option<[i64; 2]>,
-    rows_written: u64,
+    written: TargetChanges,
     crash: Option<CrashRecord>,
 }
 
@@ -106,7 +106,7 @@ pub(super) fn run_lane<E: Engine>(
         .is_some_and(|k| ctx.run.is_multiple_of(k));
 
     let mut total = ReadStats::default();
-    let mut rows_written = 0u64;
+    let mut written = TargetChanges::default();
     let mut attempts = 0u32;
     let mut event_window_us = None;
     let crashed_at = loop {
@@ -128,7 +128,7 @@ pub(super) fn run_lane<E: Engine>(
         total.rows_read += attempt.read.rows_read;
         total.rows_scanned += attempt.read.rows_scanned;
         total.bytes_scanned += attempt.read.bytes_scanned;
-        rows_written += attempt.rows_written;
+        written += attempt.written;
         event_window_us = attempt.event_window_us.or(event_window_us);
         let Some(record) = attempt.crash else {
             break None;
@@ -171,7 +171,8 @@ pub(super) fn run_lane<E: Engine>(
         rows_read: total.rows_read,
         rows_scanned: total.rows_scanned,
         bytes_scanned: total.bytes_scanned,
-        rows_written,
+        rows_written: written.total(),
+        written,
         divergence: Divergence::default(),
         target_digest: format!("{target_digest:016x}"),
         wall_ms: ms(wall),
@@ -286,7 +287,7 @@ fn attempt<E: Engine>(
         out.read.rows_read += write.rows_read;
         out.read.rows_scanned += write.rows_scanned;
         out.read.bytes_scanned += write.bytes_scanned;
-        out.rows_written = write.rows_written;
+        out.written = write.changes;
         if !state_first {
             lane.store.save(engine, &next)?;
         }
@@ -341,7 +342,7 @@ fn attempt<E: Engine>(
     }
     for chunk in 1..=n {
         let write = engine.write_chunk(lane.target, write_mode, chunk)?;
-        out.rows_written += write.rows_written;
+        out.written += write.changes;
         let chunk_stats = stats[chunk as usize - 1];
         committed_rows += chunk_stats.rows;
         since_flush += chunk_stats.rows;

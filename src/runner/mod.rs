@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use lane::{run_lane, run_lane_twice, FaultContext, Lane};
 
-use crate::engine::{DuckDbEngine, Engine, TargetContents, TargetId, TargetVersions};
+use crate::engine::{
+    DuckDbEngine, Engine, TargetChanges, TargetContents, TargetId, TargetVersions,
+};
 use crate::error::{Error, Result};
 use crate::explain;
 use crate::landing::Landing;
@@ -276,6 +278,10 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             bytes_scanned: lane.records.iter().map(|r| r.bytes_scanned).sum(),
             rows_read: lane.records.iter().map(|r| r.rows_read).sum(),
             rows_written: lane.records.iter().map(|r| r.rows_written).sum(),
+            written: lane
+                .records
+                .iter()
+                .fold(TargetChanges::default(), |sum, r| sum + r.written),
             settled: !lane.changed_last_run,
             longest_divergence_runs: lane.longest_divergence_runs,
             reconcile_every: lane.spec.reconcile_every,

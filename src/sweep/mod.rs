@@ -44,6 +44,13 @@ pub struct PointStrategy {
     /// Mean source rows scanned per steady run (exact: the same point gives the same count).
     pub rows_scanned_per_run: f64,
     pub rows_written_per_run: f64,
+    /// `rows_written_per_run` by operation (exact, like the rows).
+    #[serde(default)]
+    pub rows_inserted_per_run: f64,
+    #[serde(default)]
+    pub rows_updated_per_run: f64,
+    #[serde(default)]
+    pub rows_deleted_per_run: f64,
     /// Permanent divergence (all classes) after the drain.
     pub permanent_total: u64,
     /// Mean wall time of a steady run: scheduled runs after the first (which loads everything).
@@ -472,6 +479,9 @@ fn summarise(s: &crate::results::StrategyResult, cost: Option<&CostSpec>) -> Poi
         write: s.write.clone(),
         rows_scanned_per_run: mean(&|r| r.rows_scanned as f64),
         rows_written_per_run: mean(&|r| r.rows_written as f64),
+        rows_inserted_per_run: mean(&|r| r.written.inserted as f64),
+        rows_updated_per_run: mean(&|r| r.written.updated as f64),
+        rows_deleted_per_run: mean(&|r| r.written.deleted as f64),
         permanent_total: s.permanent.total(),
         run_ms,
         bytes_scanned_per_run: bytes,

@@ -34,6 +34,9 @@ struct Columns {
     rows_scanned: Vec<u64>,
     bytes_scanned: Vec<u64>,
     rows_written: Vec<u64>,
+    rows_inserted: Vec<u64>,
+    rows_updated: Vec<u64>,
+    rows_deleted: Vec<u64>,
     missing: Vec<u64>,
     stale: Vec<u64>,
     ghost: Vec<u64>,
@@ -60,6 +63,9 @@ impl Columns {
                 self.rows_scanned.push(r.rows_scanned);
                 self.bytes_scanned.push(r.bytes_scanned);
                 self.rows_written.push(r.rows_written);
+                self.rows_inserted.push(r.written.inserted);
+                self.rows_updated.push(r.written.updated);
+                self.rows_deleted.push(r.written.deleted);
                 self.missing.push(r.divergence.missing);
                 self.stale.push(r.divergence.stale);
                 self.ghost.push(r.divergence.ghost);
@@ -88,6 +94,9 @@ impl Columns {
                 Column::new("rows_scanned".into(), &self.rows_scanned),
                 Column::new("bytes_scanned".into(), &self.bytes_scanned),
                 Column::new("rows_written".into(), &self.rows_written),
+                Column::new("rows_inserted".into(), &self.rows_inserted),
+                Column::new("rows_updated".into(), &self.rows_updated),
+                Column::new("rows_deleted".into(), &self.rows_deleted),
                 Column::new("missing".into(), &self.missing),
                 Column::new("stale".into(), &self.stale),
                 Column::new("ghost".into(), &self.ghost),
