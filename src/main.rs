@@ -14,6 +14,9 @@ use incrlab::{check, sim, sweep, Error};
 /// The scenario `incrlab` runs when given no command.
 const QUICKSTART: &str = "scenarios/quickstart.toml";
 
+/// How many times `bench` generates and loads the initial table on a fresh engine.
+const INITIAL_LOAD_REPEATS: usize = 5;
+
 #[derive(Parser)]
 #[command(
     name = "incrlab",
@@ -390,6 +393,13 @@ fn execute(command: Command) -> Result<(), Error> {
                 },
             )?;
             for line in incrlab::report::bench::lines(&results) {
+                println!("{line}");
+            }
+            let loads = (0..INITIAL_LOAD_REPEATS)
+                .map(|_| runner::time_initial_load(&loaded, seed))
+                .collect::<incrlab::error::Result<Vec<_>>>()?;
+            let initial_rows = loaded.scenario.table.rows;
+            for line in incrlab::report::bench::initial_load_lines(initial_rows, &loads) {
                 println!("{line}");
             }
             if faults_overhead {

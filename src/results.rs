@@ -162,6 +162,9 @@ pub struct CrashRecord {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunTimings {
     pub generate_ms: f64,
+    /// Of `generate_ms`, generating the initial table (the rest is the runs' changes).
+    #[serde(default)]
+    pub generate_initial_ms: f64,
     /// Loading the initial table into the engine.
     pub load_ms: f64,
     /// Advancing the source run by run (after the initial load).

@@ -171,3 +171,28 @@ fn bench_compares_full_reprocessing_with_a_bare_copy_in_the_same_engine() {
         .unwrap();
     assert!(ratio > 0.0, "{line}");
 }
+
+#[test]
+fn bench_measures_generating_and_loading_the_initial_table_on_fresh_engines() {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/run.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let output = incrlab(dir.path(), &["bench", scenario.to_str().unwrap()]);
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("generate + load initial table, 5 fresh engines"))
+        .unwrap_or_else(|| panic!("no initial-load line in:\n{stdout}"));
+    let rate = |label: &str| -> f64 {
+        let after = line.split(label).nth(1).unwrap();
+        after
+            .trim_start()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (median, best) = (rate("= "), rate("(best "));
+    assert!(median > 0.0 && best >= median, "{line}");
+}

@@ -19,7 +19,7 @@ use crate::explain;
 use crate::landing::Landing;
 use crate::results::{ms, RunResults, RunTimings, StrategyResult};
 use crate::scenario::{LoadedScenario, StrategyKind};
-use crate::sim::{generate, History};
+use crate::sim::{generate_timed, History};
 use crate::state_store::StateStore;
 use crate::strategy::{from_spec, RunContext};
 use crate::timeline::{Timeline, MAX_LOST_PER_STRATEGY};
@@ -67,7 +67,7 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
     let seed = options.seed.unwrap_or(scenario.seed);
     scenario.seed = seed;
 
-    let history = generate(&scenario, seed);
+    let (history, generation) = generate_timed(&scenario, seed);
     let generate_time = started.elapsed();
 
     let work = tempfile::Builder::new()
@@ -318,6 +318,7 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
     }
     let timeline = Timeline::build(&history, scenario.writers.count, &wrong_ids);
     timings.generate_ms = ms(generate_time);
+    timings.generate_initial_ms = ms(generation.initial_table);
     timings.load_ms = ms(load_time);
     timings.advance_ms = ms(advance_time);
     timings.verify_ms = ms(verify_time);
@@ -369,7 +370,30 @@ fn ceil_to_multiple(t: i64, step: i64) -> i64 {
     t.div_euclid(step) * step + if t.rem_euclid(step) == 0 { 0 } else { step }
 }
 
+/// One fresh generation and load of the scenario's initial table into a new engine: how long
+/// generating the initial table took, and how long loading it did. `incrlab bench` repeats it
+/// and reports the median, because a single cold load swings with the page faults of fresh
+/// memory.
+pub fn time_initial_load(loaded: &LoadedScenario, seed: Option<u64>) -> Result<InitialLoadTime> {
+    let seed = seed.unwrap_or(loaded.scenario.seed);
+    let (history, generation) = generate_timed(&loaded.scenario, seed);
+    let mut engine = DuckDbEngine::open_in_memory()?;
+    let started = Instant::now();
+    engine.apply_changes(&history, history.committed_between(i64::MIN, 0))?;
+    Ok(InitialLoadTime {
+        generate: generation.initial_table,
+        load: started.elapsed(),
+    })
+}
+
+/// See [`time_initial_load`].
+#[derive(Debug, Clone, Copy)]
+pub struct InitialLoadTime {
+    pub generate: Duration,
+    pub load: Duration,
+}
+
 /// The history a scenario produces, for `simulate` and for tests that reason about it.
 pub fn simulate(loaded: &LoadedScenario, seed: Option<u64>) -> History {
-    generate(&loaded.scenario, seed.unwrap_or(loaded.scenario.seed))
+    crate::sim::generate(&loaded.scenario, seed.unwrap_or(loaded.scenario.seed))
 }

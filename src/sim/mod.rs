@@ -12,6 +12,6 @@ mod seeds;
 
 pub use clock::{truncate_to, WriterClocks};
 pub use export::{history_frame, write_history_parquet};
-pub use generator::generate;
+pub use generator::{generate, generate_timed, GenerationTimes};
 pub use history::{History, Op};
 pub use seeds::{rng_for, rng_for_case, sub_seed, Concern};
