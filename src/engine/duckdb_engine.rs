@@ -322,11 +322,24 @@ impl DuckDbEngine {
                 ),
                 what,
             )?,
-            WriteMode::DeleteInsert => self.delete_then_insert(
-                &format!("DELETE FROM {s}.mirror WHERE id IN (SELECT id FROM {relation})"),
-                &insert_live,
-                what,
-            )?,
+            WriteMode::DeleteInsert => {
+                // Bounding the delete by the batch's id range lets its scan of the target skip
+                // row groups by their zone maps. A batch of new ids (watermark_id) then touches
+                // the target's tail only: without the bound, its delete scanned every id of a
+                // 20M-row target each run, tripling the per-run time from 1M rows.
+                let [low, high] = self.query_ints::<2>(
+                    &format!("SELECT min(id), max(id) FROM {relation}"),
+                    || format!("reading the id range of {relation}"),
+                )?;
+                let delete = match (low, high) {
+                    (Some(low), Some(high)) => format!(
+                        "DELETE FROM {s}.mirror WHERE id BETWEEN {low} AND {high} AND id IN (SELECT id FROM {relation})"
+                    ),
+                    // An empty batch deletes nothing.
+                    _ => String::new(),
+                };
+                self.delete_then_insert(&delete, &insert_live, what)?
+            }
             WriteMode::PartitionOverwrite => {
                 let ReadSpec::EventTimeWindow { from_us, to_us } = *spec else {
                     return Err(Error::Invariant(format!(

@@ -174,7 +174,7 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
         format!(" (shard {}/{})", s.index, s.count)
     });
     blocks.push(Block::Paragraph(format!(
-        "{} points{shard}, {} seed(s) each; times are the mean of the steady runs (the first run, which loads the table, and the drain are left out).",
+        "{} points{shard}, {} seed(s) each; times are the median of the steady runs (the first run, which loads the table, and the drain are left out).",
         sweep.points.len(),
         seeds.len()
     )));

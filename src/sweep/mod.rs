@@ -53,7 +53,7 @@ pub struct PointStrategy {
     pub rows_deleted_per_run: f64,
     /// Permanent divergence (all classes) after the drain.
     pub permanent_total: u64,
-    /// Mean wall time of a steady run: scheduled runs after the first (which loads everything).
+    /// Median wall time of a steady run: scheduled runs after the first (which loads everything).
     pub run_ms: f64,
     /// Mean source bytes scanned per steady run (exact, like the rows).
     #[serde(default)]
@@ -470,7 +470,10 @@ fn summarise(s: &crate::results::StrategyResult, cost: Option<&CostSpec>) -> Poi
     let mean = |f: &dyn Fn(&crate::results::RunRecord) -> f64| {
         steady.iter().map(|r| f(r)).sum::<f64>() / n
     };
-    let run_ms = mean(&|r| r.wall_ms);
+    // The median, not the mean: on a shared machine one run in ten can stall ~100 ms on the
+    // fsync of its state file while the work itself takes ~15 ms, and a single stall moves a
+    // mean of a few runs further than the effect being measured.
+    let run_ms = median(steady.iter().map(|r| r.wall_ms).collect());
     let bytes = mean(&|r| r.bytes_scanned as f64);
     let cpu_ms = mean(&|r| r.cpu_ms);
     PointStrategy {
@@ -490,6 +493,17 @@ fn summarise(s: &crate::results::StrategyResult, cost: Option<&CostSpec>) -> Poi
         modelled_run_ms: cost
             .filter(|c| c.source_read_mb_per_s.is_some())
             .map(|c| run_ms + crate::cost::transfer_ms(c, bytes)),
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count; 0 for none).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
 
