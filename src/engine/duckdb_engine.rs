@@ -295,20 +295,13 @@ impl DuckDbEngine {
         let what = || format!("writing {relation} into {s}.mirror ({})", mode.name());
         let insert_live =
             format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone");
-        let inserted = |(rows, scan): (u64, SourceScan)| {
-            let changes = TargetChanges {
-                inserted: rows,
-                ..TargetChanges::default()
-            };
-            (changes, scan)
-        };
         Ok(match mode {
             // Replacing the table is one bulk insert; the rows it drops are not deletes.
-            WriteMode::Overwrite if first_chunk => inserted(self.profiled(
+            WriteMode::Overwrite if first_chunk => inserted_only(self.profiled(
                 &format!("CREATE OR REPLACE TABLE {s}.mirror AS SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
                 what,
             )?),
-            WriteMode::Overwrite => inserted(self.profiled(&insert_live, what)?),
+            WriteMode::Overwrite => inserted_only(self.profiled(&insert_live, what)?),
             WriteMode::Upsert => self.merged(
                 &format!(
                     "MERGE INTO {s}.mirror AS t USING {latest} AS b ON t.id = b.id
@@ -355,24 +348,40 @@ impl DuckDbEngine {
                 };
                 self.delete_then_insert(&clear, &insert_live, what)?
             }
-            WriteMode::Append => inserted(self.profiled(
+            WriteMode::Append => inserted_only(self.profiled(
                 &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {relation} WHERE NOT gone"),
                 what,
             )?),
         })
     }
 
-    /// Runs `work` as one unit: in the caller's transaction if one is open, else in its own.
-    fn in_one_transaction<T>(
+    /// Runs a delete (skipped when empty) and an insert as one unit of work: in the caller's
+    /// transaction if one is open, else in their own.
+    fn delete_then_insert(
         &mut self,
+        delete: &str,
+        insert: &str,
         what: impl Fn() -> String + Copy,
-        work: impl FnOnce(&mut Self) -> Result<T>,
-    ) -> Result<T> {
+    ) -> Result<(TargetChanges, SourceScan)> {
         let own_transaction = self.open_transaction.is_none();
         if own_transaction {
             self.batch("BEGIN", what)?;
         }
-        match work(self) {
+        let result = (|| {
+            let (deleted, scan_deletes) = if delete.is_empty() {
+                (0, SourceScan::default())
+            } else {
+                self.profiled(delete, what)?
+            };
+            let (inserted, scan_inserts) = self.profiled(insert, what)?;
+            let changes = TargetChanges {
+                inserted,
+                updated: 0,
+                deleted,
+            };
+            Ok((changes, scan_deletes + scan_inserts))
+        })();
+        match result {
             Ok(done) => {
                 if own_transaction {
                     self.batch("COMMIT", what)?;
@@ -386,29 +395,6 @@ impl DuckDbEngine {
                 Err(e)
             }
         }
-    }
-
-    /// Runs a delete (skipped when empty) and an insert as one unit of work.
-    fn delete_then_insert(
-        &mut self,
-        delete: &str,
-        insert: &str,
-        what: impl Fn() -> String + Copy,
-    ) -> Result<(TargetChanges, SourceScan)> {
-        self.in_one_transaction(what, |engine| {
-            let (deleted, scan_deletes) = if delete.is_empty() {
-                (0, SourceScan::default())
-            } else {
-                engine.profiled(delete, what)?
-            };
-            let (inserted, scan_inserts) = engine.profiled(insert, what)?;
-            let changes = TargetChanges {
-                inserted,
-                updated: 0,
-                deleted,
-            };
-            Ok((changes, scan_deletes + scan_inserts))
-        })
     }
 
     /// Writes `relation` (`latest`: the same rows, one version per key) into a `daily_totals`
@@ -440,13 +426,6 @@ impl DuckDbEngine {
                  RETURNING merge_action"
             )
         };
-        let inserted = |(rows, scan): (u64, SourceScan)| {
-            let changes = TargetChanges {
-                inserted: rows,
-                ..TargetChanges::default()
-            };
-            (changes, scan)
-        };
         let partial = totals_of(latest, "NOT gone");
         // A row's event_time never changes, so the days a batch touches are the days of its
         // rows, deleted ones included (their day loses them).
@@ -456,7 +435,7 @@ impl DuckDbEngine {
             &format!("NOT is_deleted AND {day} IN ({affected})"),
         );
         Ok(match mode {
-            WriteMode::Overwrite if first_chunk => inserted(self.profiled(
+            WriteMode::Overwrite if first_chunk => inserted_only(self.profiled(
                 &format!("CREATE OR REPLACE TABLE {s}.totals AS {partial}"),
                 what,
             )?),
@@ -478,7 +457,7 @@ impl DuckDbEngine {
                 self.merged(&merge(&recomputed, "total = b.total, rows = b.rows"), what)?
             }
             WriteMode::Append => {
-                inserted(self.profiled(&format!("INSERT INTO {s}.totals {partial}"), what)?)
+                inserted_only(self.profiled(&format!("INSERT INTO {s}.totals {partial}"), what)?)
             }
             WriteMode::DeleteInsert => {
                 return Err(Error::Invariant(format!(
@@ -597,6 +576,15 @@ impl DuckDbEngine {
             .cloned()
             .ok_or_else(|| Error::Invariant(format!("write to target {} without a read", target.0)))
     }
+}
+
+/// The counts of a statement that only inserts.
+fn inserted_only((rows, scan): (u64, SourceScan)) -> (TargetChanges, SourceScan) {
+    let changes = TargetChanges {
+        inserted: rows,
+        ..TargetChanges::default()
+    };
+    (changes, scan)
 }
 
 fn schema(target: TargetId) -> String {
