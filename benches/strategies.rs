@@ -8,7 +8,8 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use incrlab::engine::{DuckDbEngine, Engine, TargetContents, TargetId};
+use incrlab::engine::{self, TargetContents, TargetId, TargetStorage};
+use incrlab::scenario::EngineKind;
 use incrlab::scenario::Scenario;
 use incrlab::sim::generate;
 use incrlab::strategy::{from_spec, RunContext, StrategyState};
@@ -61,7 +62,8 @@ fn strategies(c: &mut Criterion) {
     for rows in sizes() {
         let s = scenario(rows);
         let history = generate(&s, s.seed);
-        let mut engine = DuckDbEngine::open_in_memory().expect("an engine");
+        let mut engine =
+            engine::open(EngineKind::Duckdb, TargetStorage::Memory).expect("an engine");
         engine
             .apply_changes(&history, history.committed_between(i64::MIN, 0))
             .expect("the initial load");
@@ -120,7 +122,8 @@ fn verifier(c: &mut Criterion) {
         let s = scenario(rows);
         let history = generate(&s, s.seed);
         let r1 = history.run_times_us[0];
-        let mut engine = DuckDbEngine::open_in_memory().expect("an engine");
+        let mut engine =
+            engine::open(EngineKind::Duckdb, TargetStorage::Memory).expect("an engine");
         engine
             .apply_changes(&history, history.committed_between(i64::MIN, r1))
             .expect("the source up to run 1");
@@ -146,9 +149,9 @@ fn verifier(c: &mut Criterion) {
         };
         let mut oracle = Oracle::new(&history);
         oracle.advance_to(&history, r1);
-        group.throughput(Throughput::Elements(versions.id.len() as u64));
+        group.throughput(Throughput::Elements(versions.len() as u64));
         group.bench_with_input(BenchmarkId::new("check", rows), &rows, |b, _| {
-            b.iter(|| oracle.check(&versions, 0))
+            b.iter(|| oracle.check(&history, &versions, 0))
         });
     }
     group.finish();

@@ -24,12 +24,13 @@ pub enum Error {
     #[error("invalid argument {flag}: {message}")]
     Argument { flag: String, message: String },
 
-    /// The engine refused a statement; `context` says what incrlab was doing.
-    #[error("duckdb failed while {context}: {source}")]
-    DuckDb {
+    /// An engine refused a statement; `context` says what incrlab was doing, `message` is the
+    /// engine's own.
+    #[error("{engine} failed while {context}: {message}")]
+    Engine {
+        engine: &'static str,
         context: String,
-        #[source]
-        source: duckdb::Error,
+        message: String,
     },
 
     #[error("polars failed while {context}: {source}")]
@@ -112,20 +113,6 @@ fn scenario_message(
     out.push_str(": ");
     out.push_str(message);
     out
-}
-
-/// Attaches "what incrlab was doing" to engine errors at the call site.
-pub trait DuckDbContext<T> {
-    fn context(self, what: impl FnOnce() -> String) -> Result<T>;
-}
-
-impl<T> DuckDbContext<T> for std::result::Result<T, duckdb::Error> {
-    fn context(self, what: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|source| Error::DuckDb {
-            context: what(),
-            source,
-        })
-    }
 }
 
 pub trait PolarsContext<T> {

@@ -25,6 +25,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, PolarsContext, Result};
+use crate::row::{ColumnType, SOURCE_ROW};
 use crate::scenario::Landing as LandingSpec;
 use crate::sim::{rng_for, Concern};
 use crate::sim::{History, Op};
@@ -174,22 +175,33 @@ impl Landing {
             .iter()
             .map(|&id| self.current_lsn[id as usize] as usize - 1)
             .collect();
-        let pick = |col: &[i64]| -> Vec<i64> { rows.iter().map(|&r| col[r]).collect() };
-        let writer: Vec<i32> = rows.iter().map(|&r| history.writer[r] as i32).collect();
-        let deleted: Vec<bool> = rows.iter().map(|&r| history.is_deleted[r]).collect();
-        let mut frame = DataFrame::new(
-            rows.len(),
-            vec![
-                Column::new("id".into(), pick(&history.id)),
-                Column::new("lsn".into(), pick(&history.lsn)),
-                Column::new("updated_at".into(), pick(&history.updated_at_us)),
-                Column::new("writer".into(), writer),
-                Column::new("value".into(), pick(&history.value)),
-                Column::new("event_time".into(), pick(&history.event_time_us)),
-                Column::new("is_deleted".into(), deleted),
-            ],
-        )
-        .context(|| format!("building landed file {}", file.name))?;
+        // A landed file holds source rows: the columns of the one row schema.
+        let columns = SOURCE_ROW
+            .iter()
+            .map(|&c| {
+                let name = c.name().into();
+                match c.column_type() {
+                    ColumnType::Int64 => Column::new(
+                        name,
+                        rows.iter().map(|&r| c.of(history, r)).collect::<Vec<i64>>(),
+                    ),
+                    ColumnType::Int32 => Column::new(
+                        name,
+                        rows.iter()
+                            .map(|&r| c.of(history, r) as i32)
+                            .collect::<Vec<i32>>(),
+                    ),
+                    ColumnType::Bool => Column::new(
+                        name,
+                        rows.iter()
+                            .map(|&r| c.of(history, r) != 0)
+                            .collect::<Vec<bool>>(),
+                    ),
+                }
+            })
+            .collect();
+        let mut frame = DataFrame::new(rows.len(), columns)
+            .context(|| format!("building landed file {}", file.name))?;
         let path = self.dir.join(&file.name);
         // Atomic (a listing never sees half a file) but not fsynced: the landing directory is
         // the simulation's scratch, not a result, and 10,000 fsyncs would dominate the run.

@@ -11,9 +11,6 @@ use incrlab::runner::{self, RunOptions};
 use incrlab::scenario::Scenario;
 use incrlab::{check, sim, sweep, Error};
 
-/// The scenario `incrlab` runs when given no command.
-const QUICKSTART: &str = "scenarios/quickstart.toml";
-
 /// How many times `bench` generates and loads the initial table on a fresh engine.
 const INITIAL_LOAD_REPEATS: usize = 5;
 
@@ -32,7 +29,8 @@ struct Cli {
 enum Command {
     /// Simulate a scenario, run every strategy it lists, verify after every run, write results.json.
     Run {
-        scenario: PathBuf,
+        /// The scenario file [default: the built-in quickstart]
+        scenario: Option<PathBuf>,
         /// Output directory [default: reports/<scenario name>/]
         #[arg(long)]
         out: Option<PathBuf>,
@@ -103,7 +101,8 @@ enum Command {
     },
     /// Tell the story of one key: its versions, what each run read of it, why it ended wrong (or right).
     Explain {
-        scenario: PathBuf,
+        /// The scenario file [default: the built-in quickstart]
+        scenario: Option<PathBuf>,
         /// The strategy's label, as in the verdict table.
         #[arg(long)]
         strategy: String,
@@ -112,6 +111,9 @@ enum Command {
         key: i64,
         #[arg(long)]
         seed: Option<u64>,
+        /// Print the story as JSON (versions, each run's read and what the target held, the class and reason).
+        #[arg(long)]
+        json: bool,
     },
     /// Re-render a results directory's report (index.html, report.md, charts/) from its results files alone.
     Report {
@@ -142,7 +144,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Run {
-        scenario: PathBuf::from(QUICKSTART),
+        scenario: None,
         out: None,
         seed: None,
         quiet: false,
@@ -168,7 +170,7 @@ fn execute(command: Command) -> Result<(), Error> {
             check_determinism,
             check_idempotence,
         } => {
-            let loaded = Scenario::load(&scenario)?;
+            let loaded = Scenario::load_or_quickstart(scenario.as_deref())?;
             let out = out.unwrap_or_else(|| Path::new("reports").join(&loaded.scenario.name));
             check_out_dir(&out)?;
             let progress = Progress::new(u64::from(loaded.scenario.schedule.runs), quiet, "runs");
@@ -192,7 +194,7 @@ fn execute(command: Command) -> Result<(), Error> {
             if !quiet {
                 let color = std::io::stdout().is_terminal();
                 println!("{}", terminal::verdict_table(&results, color));
-                for line in terminal::summary_lines(&results, &scenario) {
+                for line in terminal::summary_lines(&results, scenario.as_deref()) {
                     println!("{line}");
                 }
                 if check_determinism {
@@ -220,7 +222,16 @@ fn execute(command: Command) -> Result<(), Error> {
                 history.digest(),
                 out.display()
             );
-            Ok(())
+            let audit = sim::audit(&loaded.scenario, &history);
+            for line in terminal::audit_lines(&audit) {
+                println!("{line}");
+            }
+            match audit.first_problem {
+                None => Ok(()),
+                Some(problem) => Err(Error::Invariant(format!(
+                    "the history breaks the simulator's own rules: {problem}"
+                ))),
+            }
         }
         Command::Check {
             scenarios,
@@ -306,52 +317,20 @@ fn execute(command: Command) -> Result<(), Error> {
             strategy,
             key,
             seed,
+            json,
         } => {
-            let loaded = Scenario::load(&scenario)?;
-            let labels: Vec<String> = loaded
-                .scenario
-                .strategies
-                .iter()
-                .map(|s| s.label())
-                .collect();
-            let Some(index) = labels.iter().position(|l| *l == strategy) else {
-                return Err(Error::Argument {
-                    flag: "--strategy".into(),
-                    message: format!(
-                        "`{strategy}` is not a strategy of {}; its labels: {}",
-                        scenario.display(),
-                        labels.join(", ")
-                    ),
-                });
-            };
-            if loaded.scenario.strategies[index].model()
-                == incrlab::scenario::TargetModel::DailyTotals
-            {
-                return Err(Error::Argument {
-                    flag: "--strategy".into(),
-                    message: format!(
-                        "`{strategy}` keeps daily totals, not keys: its wrong days, with the totals expected and held, are in results.json (sample_wrong_keys)"
-                    ),
-                });
-            }
-            let history = runner::simulate(&loaded, seed);
-            if key < 1 || key > history.max_id {
-                return Err(Error::Argument {
-                    flag: "--key".into(),
-                    message: format!("ids in this history run from 1 to {}", history.max_id),
-                });
-            }
-            let results = runner::run(
-                &loaded,
-                &RunOptions {
-                    seed,
-                    watch_key: Some(key),
-                    ..RunOptions::default()
-                },
-            )?;
-            let spec = &results.scenario_as_run.strategies[index];
-            for line in incrlab::explain::story(&history, &results.strategies[index], spec, key) {
-                println!("{line}");
+            let loaded = Scenario::load_or_quickstart(scenario.as_deref())?;
+            let story = incrlab::explain_key::explain_key(&loaded, &strategy, key, seed)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&story).expect("a story serializes")
+                );
+            } else {
+                let times = incrlab::explain_key::watermark_is_a_time(&loaded, &strategy);
+                for line in story.lines(times) {
+                    println!("{line}");
+                }
             }
             Ok(())
         }
@@ -371,7 +350,7 @@ fn execute(command: Command) -> Result<(), Error> {
         Command::Matrix { out, seed } => {
             let cells = incrlab::matrix::run_matrix(seed)?;
             let dir = out.unwrap_or_else(|| PathBuf::from("reports/matrix"));
-            let written = incrlab::matrix::write_matrix(&dir, &cells, seed)?;
+            let written = incrlab::report::matrix::write_matrix(&dir, &cells, seed)?;
             println!("{}", report::matrix::matrix_table(&cells));
             for file in written.iter().rev().take(2).rev() {
                 println!("written: {}", file.display());

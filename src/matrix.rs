@@ -4,8 +4,10 @@
 //! Each column of the matrix is one scenario that isolates a kind of change (inserts only,
 //! updates only, hard deletes, late commits, …) and lists every row's strategy. A cell is the
 //! fraction of the keys the column's changes touched that the strategy's target reflects after
-//! the drain: `1 − permanent wrong keys / changed keys`, counting the changes committed after
-//! the first run (which reads everything for every strategy). `yes` is every one, `no` none, and
+//! the drain: `1 − permanent wrong keys / changed keys`, both counted in keys (a duplicated key is
+//! one wrong key), over every change committed after the first run (which reads everything for
+//! every strategy) — late commits after the last scheduled run included, on both sides, since
+//! the drain waits for them. `yes` is every one, `no` none, and
 //! `partial` anything between. Nothing in a cell is typed in; `battery/<column>.toml` in the
 //! output directory reproduces each column with `incrlab run`.
 //!
@@ -62,7 +64,7 @@ pub struct MatrixCell {
     pub fraction: f64,
     /// Keys the column's changes touched.
     pub changed_keys: u64,
-    /// Keys (surplus rows, for duplicates) still wrong after the drain.
+    /// Keys still wrong after the drain (a duplicated key counts once).
     pub wrong_keys: u64,
     /// The longest any key stayed wrong, in runs (what reconciliation bounds).
     pub longest_divergence_runs: u32,
@@ -183,16 +185,16 @@ pub fn load_column(column: &Column, seed: u64) -> Result<LoadedScenario> {
     Ok(LoadedScenario { path, scenario })
 }
 
-/// Keys the column's changes touched: every key with a version committed after the first run
-/// and by the last scheduled run. The first run of every strategy reads its whole starting
+/// Keys the column's changes touched: every key with a version committed after the first run,
+/// late commits after the last scheduled run included (the drain applies them, so a strategy's
+/// wrong keys can be among them). The first run of every strategy reads its whole starting
 /// point (no watermark, no processed file, the first interval holding the initial rows), so
 /// only what changes after it tests detection.
 fn changed_keys(results: &RunResults, loaded: &LoadedScenario) -> u64 {
     let history = runner::simulate(loaded, Some(results.seed));
     let first_run = history.run_times_us[0];
-    let last_run = *history.run_times_us.last().expect("runs ≥ 1");
     let mut keys: Vec<i64> = history
-        .committed_between(first_run, last_run)
+        .committed_between(first_run, history.last_commit_us())
         .map(|i| history.id[i])
         .collect();
     keys.sort_unstable();
@@ -206,7 +208,7 @@ fn cells(change: &str, results: &RunResults, changed: u64) -> Vec<MatrixCell> {
         .strategies
         .iter()
         .map(|s| {
-            let wrong = s.permanent.total();
+            let wrong = s.permanent_wrong_keys;
             let fraction = if changed == 0 {
                 1.0
             } else {
@@ -247,30 +249,3 @@ pub fn run_matrix(seed: u64) -> Result<Vec<MatrixCell>> {
 
 pub const MATRIX_JSON: &str = "matrix.json";
 pub const MATRIX_MD: &str = "matrix.md";
-
-/// Writes `matrix.json` (the list of cells), `matrix.md` and the battery's scenario files into
-/// `dir`, each atomically; returns the files written.
-pub fn write_matrix(
-    dir: &std::path::Path,
-    cells: &[MatrixCell],
-    seed: u64,
-) -> Result<Vec<std::path::PathBuf>> {
-    use crate::fs_atomic::write_atomic;
-    let mut written = Vec::new();
-    for column in COLUMNS {
-        let path = dir.join("battery").join(format!("{}.toml", column.change));
-        write_atomic(&path, column_scenario(column, seed).as_bytes())?;
-        written.push(path);
-    }
-    let json = serde_json::to_vec_pretty(cells).expect("cells always serialize");
-    let path = dir.join(MATRIX_JSON);
-    write_atomic(&path, &json)?;
-    written.push(path);
-    let path = dir.join(MATRIX_MD);
-    write_atomic(
-        &path,
-        crate::report::matrix::matrix_markdown(cells, seed).as_bytes(),
-    )?;
-    written.push(path);
-    Ok(written)
-}

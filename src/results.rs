@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::fs_atomic::write_atomic;
 use crate::scenario::{CrashPoint, Scenario};
 use crate::timeline::Timeline;
-use crate::verify::{Divergence, WrongKey};
+use crate::verify::{Divergence, WatchedKey, WrongKey};
 
 pub const RESULTS_FILE: &str = "results.json";
 
@@ -47,6 +47,9 @@ pub struct StrategyResult {
     pub write: String,
     /// Divergence left after the drain: data the strategy lost for good.
     pub permanent: Divergence,
+    /// Keys wrong after the drain (a duplicated key counts once, however many surplus rows).
+    #[serde(default)]
+    pub permanent_wrong_keys: u64,
     /// The worst divergence per class over every run, drain included.
     pub worst: Divergence,
     /// Source rows scanned over all runs (engine profiler, after pruning).
@@ -110,7 +113,7 @@ pub struct RunRecord {
     #[serde(default)]
     pub written: TargetChanges,
     pub divergence: Divergence,
-    /// An order-independent hash of the target's (id, lsn) rows after this run, in hex.
+    /// An order-independent hash of the target's rows (every column) after this run, in hex.
     pub target_digest: String,
     pub wall_ms: f64,
     #[serde(default)]
@@ -125,10 +128,10 @@ pub struct RunRecord {
     /// `interval`: the event-time window `[from, to)` the run read (microseconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_window_us: Option<[i64; 2]>,
-    /// With `watch_key` (`incrlab explain`): the versions (lsns) the target held for that key
-    /// after this run.
+    /// With `watch_key` (`incrlab explain`): what the target held for that key after this run,
+    /// as the oracle classified it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watched_lsns: Option<Vec<i64>>,
+    pub watched: Option<WatchedKey>,
 }
 
 fn one() -> u32 {
@@ -265,4 +268,11 @@ impl RunResults {
 
 pub fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// One fresh generation and load of a scenario's initial table (`runner::time_initial_load`).
+#[derive(Debug, Clone, Copy)]
+pub struct InitialLoadTime {
+    pub generate: std::time::Duration,
+    pub load: std::time::Duration,
 }

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use crate::engine::{Engine, TargetId};
+use crate::engine::{TargetId, Targets};
 use crate::error::{Error, Result};
 use crate::fs_atomic::write_atomic;
 use crate::scenario::StateStoreKind;
@@ -58,7 +58,7 @@ impl StateStore {
         matches!(self, StateStore::TargetTable(_))
     }
 
-    pub fn load(&self, engine: &mut impl Engine) -> Result<StrategyState> {
+    pub fn load(&self, engine: &mut (impl Targets + ?Sized)) -> Result<StrategyState> {
         match self {
             StateStore::JsonFile(store) => store.load(),
             StateStore::TargetTable(target) => match engine.load_state(*target)? {
@@ -72,7 +72,7 @@ impl StateStore {
 
     /// Persists `state`. For `target_table` it becomes durable with the open transaction's
     /// commit (or at once when none is open).
-    pub fn save(&self, engine: &mut impl Engine, state: &StrategyState) -> Result<()> {
+    pub fn save(&self, engine: &mut (impl Targets + ?Sized), state: &StrategyState) -> Result<()> {
         match self {
             StateStore::JsonFile(store) => store.save(state),
             StateStore::TargetTable(target) => {

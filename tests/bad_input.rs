@@ -78,6 +78,31 @@ fn the_good_baseline_runs() {
 }
 
 #[test]
+fn an_engine_kind_incrlab_does_not_have_is_named() {
+    let text = GOOD.replace("[table]", "[engine]\nkind = \"polars\"\n[table]");
+    let outcome = run_with("engine.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "engine.toml",
+        &["engine.kind", "polars", "duckdb"],
+    );
+}
+
+#[test]
+fn the_duckdb_engine_kind_is_accepted() {
+    let text = GOOD.replace("[table]", "[engine]\nkind = \"duckdb\"\n[table]");
+    let outcome = run_with("duckdb.toml", Some(&text));
+    assert_eq!(outcome.code, Some(0), "stderr: {}", outcome.stderr);
+}
+
+#[test]
+fn zero_rows_per_transaction_is_named() {
+    let text = GOOD.replace("[timestamps]", "[transactions]\nrows = 0\n[timestamps]");
+    let outcome = run_with("rows.toml", Some(&text));
+    assert_rejected(&outcome, "rows.toml", &["transactions.rows", "at least 1"]);
+}
+
+#[test]
 fn missing_file_is_bad_input() {
     let outcome = run_with("nowhere.toml", None);
     assert_rejected(&outcome, "nowhere.toml", &["file not found"]);

@@ -21,9 +21,9 @@ fn copy_quickstart(dir: &Path) {
 }
 
 #[test]
-fn no_subcommand_runs_the_quickstart_into_reports() {
+fn no_subcommand_runs_the_built_in_quickstart_from_any_directory() {
+    // No scenarios/ directory here: the quickstart is compiled into the binary.
     let dir = tempfile::tempdir().unwrap();
-    copy_quickstart(dir.path());
     let output = incrlab(dir.path(), &[]);
     assert!(
         output.status.success(),
@@ -35,6 +35,63 @@ fn no_subcommand_runs_the_quickstart_into_reports() {
         assert!(stdout.contains(label), "table lists {label}:\n{stdout}");
     }
     assert!(dir.path().join("reports/quickstart/results.json").is_file());
+    // Its explain pointer runs as printed, from the same directory.
+    let pointer = stdout
+        .lines()
+        .find(|l| l.starts_with("why a key is wrong: "))
+        .expect("an explain pointer");
+    let command = pointer
+        .trim_start_matches("why a key is wrong: ")
+        .split(" (")
+        .next()
+        .unwrap();
+    let args: Vec<String> = command
+        .split_whitespace()
+        .skip(1)
+        .map(|a| a.trim_matches('\'').to_string())
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let explained = incrlab(dir.path(), &args);
+    assert!(
+        explained.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&explained.stderr)
+    );
+    assert!(String::from_utf8_lossy(&explained.stdout).contains("why: "));
+}
+
+#[test]
+fn the_built_in_quickstart_is_the_shipped_file() {
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml"),
+    )
+    .unwrap();
+    assert_eq!(incrlab::scenario::QUICKSTART_TOML, shipped);
+}
+
+#[test]
+fn simulate_audits_the_history_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/hot_keys.toml");
+    let output = incrlab(
+        dir.path(),
+        &["simulate", scenario.to_str().unwrap(), "--out", "h.parquet"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("row locks: 0 keys with a change that ran before"),
+        "{stdout}"
+    );
+    // 20 runs of 20 inserts, 200 updates and 5 deletes (counts, so no live-row arithmetic).
+    assert!(
+        stdout.contains("churn: asked for 400 inserts, 4000 updates, 100 deletes; the history holds 400, 4000, 100"),
+        "{stdout}"
+    );
 }
 
 #[test]

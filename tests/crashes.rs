@@ -127,15 +127,44 @@ impl Schedule {
     }
 }
 
-fn point() -> impl Strategy<Value = CrashPoint> {
+fn point() -> impl Strategy<Value = CrashPoint> + Clone {
     prop::sample::select(CrashPoint::ALL.to_vec())
 }
 
-/// Crashes listed at distinct runs within `runs` (at most 5 runs are generated).
+/// Crashes listed at distinct runs (at most 5 runs are generated), run 1 always among them: a
+/// property must be tested under crashes, and the first run (which reads everything) too.
 fn listed(
-    points: impl Strategy<Value = CrashPoint>,
+    points: impl Strategy<Value = CrashPoint> + Clone,
 ) -> impl Strategy<Value = Vec<(u32, CrashPoint)>> {
-    prop::collection::btree_map(1u32..6, points, 0..4).prop_map(|m| m.into_iter().collect())
+    (
+        points.clone(),
+        prop::collection::btree_map(2u32..6, points, 0..3),
+    )
+        .prop_map(|(first, m)| std::iter::once((1, first)).chain(m).collect())
+}
+
+/// Every crash the schedule lists struck its run, for every strategy: a property that passes
+/// must have passed under those crashes, never vacuously without them.
+fn listed_crashes_struck(results: &RunResults, s: &Schedule) -> Result<(), TestCaseError> {
+    prop_assert!(
+        s.listed.iter().any(|(run, _)| *run == 1),
+        "run 1 is not listed"
+    );
+    for strategy in &results.strategies {
+        for (run, point) in &s.listed {
+            prop_assert!(
+                strategy
+                    .crashes
+                    .iter()
+                    .any(|c| c.run == *run && c.point == *point && c.attempt == 1),
+                "{}: the crash listed at run {run} ({}) did not strike: {:?}",
+                strategy.label,
+                point.name(),
+                strategy.crashes
+            );
+        }
+    }
+    Ok(())
 }
 
 prop_compose! {
@@ -200,6 +229,7 @@ fn idempotent_writes_survive(
 ) -> Result<(), TestCaseError> {
     let calm = run(&format!("{}{strategies}", w.toml()));
     let crashed = run(&format!("{}{}{strategies}", w.toml(), s.toml()));
+    listed_crashes_struck(&crashed, s)?;
     for (c, k) in crashed.strategies.iter().zip(&calm.strategies) {
         prop_assert_eq!(
             c.permanent.total(),
@@ -278,20 +308,26 @@ proptest! {
         let mut runs = runs;
         runs.retain(|(r, _)| *r <= w.runs);
         if !immediately {
-            let mut last = 0;
-            runs.retain(|(r, _)| { let keep = *r > last + 1; if keep { last = *r; } keep });
+            let mut last: Option<u32> = None;
+            runs.retain(|(r, _)| {
+                let keep = last.is_none_or(|l| *r > l + 1);
+                if keep {
+                    last = Some(*r);
+                }
+                keep
+            });
         }
         let s = Schedule { probability: 0.0, points: vec![], listed: runs, immediately, chunks: 3 };
         let scenario = format!("{}{}[[strategy]]\nkind = \"watermark_id\"\nwrite = \"append\"\n", w.toml(), s.toml());
         let outcome = (|| {
             let results = run(&scenario);
+            listed_crashes_struck(&results, &s)?;
             let a = &results.strategies[0];
             let replayed: u64 = crashes_at(a, CrashPoint::AfterWrite).map(|c| c.rows_replayed).sum();
             prop_assert_eq!(a.permanent.duplicate, replayed, "{:?}", a.crashes);
             prop_assert_eq!(a.permanent.missing + a.permanent.stale + a.permanent.ghost, 0);
-            if !a.crashes.is_empty() {
-                prop_assert!(replayed > 0, "a crash after a write of the first run replays rows");
-            }
+            // Run 1 reads the initial rows and at least one insert: its replay is never empty.
+            prop_assert!(replayed > 0, "a crash after the first run's write replays rows");
             Ok(())
         })();
         common::keep_counterexample("append_with_a_crash_between_write_and_state", &scenario, outcome)?;
@@ -305,7 +341,7 @@ proptest! {
     ) {
         let s = within(Schedule { probability: 0.0, points: vec![], listed: runs, immediately, chunks: 3 }, w.runs);
         let scenario = format!("{}{}{BEFORE_WRITE}", w.toml(), s.toml());
-        let outcome = before_write_loses_the_skipped_rows(&scenario);
+        let outcome = before_write_loses_the_skipped_rows(&scenario, &s);
         common::keep_counterexample("state_committed_before_the_write", &scenario, outcome)?;
     }
 
@@ -316,7 +352,9 @@ proptest! {
         let s = Schedule { immediately: false, ..within(s, w.runs) };
         let scenario = format!("{}{}{TARGET_TABLE}", w.toml(), s.toml());
         let outcome = (|| {
-            for strategy in &run(&scenario).strategies {
+            let results = run(&scenario);
+            listed_crashes_struck(&results, &s)?;
+            for strategy in &results.strategies {
                 for pair in strategy.per_run.windows(2) {
                     let (before, after) = (&pair[0], &pair[1]);
                     if matches!(after.crashed_at, Some(p) if p != CrashPoint::AfterStateCommit) {
@@ -350,10 +388,27 @@ state_store = "target_table"
 "#;
 
 /// Missing rows = the rows crashes skipped, exactly; every sample reason names the crash.
-fn before_write_loses_the_skipped_rows(scenario: &str) -> Result<(), TestCaseError> {
+fn before_write_loses_the_skipped_rows(
+    scenario: &str,
+    schedule: &Schedule,
+) -> Result<(), TestCaseError> {
     let results = run(scenario);
+    listed_crashes_struck(&results, schedule)?;
     let s = &results.strategies[0];
     let skipped: u64 = s.crashes.iter().map(|c| c.rows_skipped).sum();
+    // A crash right after run 1's state commit skips everything run 1 read (at least one row).
+    let first = s
+        .crashes
+        .iter()
+        .find(|c| c.run == 1)
+        .expect("run 1 crashed");
+    if first.point == CrashPoint::AfterStateCommit {
+        prop_assert!(
+            first.rows_skipped > 0,
+            "run 1's crash skipped nothing: {:?}",
+            first
+        );
+    }
     prop_assert_eq!(s.permanent.missing, skipped, "{:?}", s.crashes);
     for key in &s.sample_wrong_keys {
         prop_assert!(

@@ -5,8 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use incrlab::explain;
-use incrlab::runner::{self, RunOptions};
+use incrlab::explain_key::explain_key;
 
 fn incrlab(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_incrlab"))
@@ -88,73 +87,80 @@ fn a_hard_delete_is_explained_as_leaving_nothing_to_read() {
 fn the_story_ends_with_the_same_reason_and_follows_the_target_run_by_run() {
     let loaded = common::load("clock_skew.toml");
     let plain = common::run(&loaded);
-    let sample = &common::strategy(&plain, "updated_at>").sample_wrong_keys[0];
-    let watched = runner::run(
-        &loaded,
-        &RunOptions {
-            watch_key: Some(sample.id),
-            ..RunOptions::default()
-        },
-    )
-    .unwrap();
-    let index = watched
-        .strategies
-        .iter()
-        .position(|s| s.label == "updated_at>")
-        .unwrap();
-    let history = runner::simulate(&loaded, None);
-    let story = explain::story(
-        &history,
-        &watched.strategies[index],
-        &watched.scenario_as_run.strategies[index],
-        sample.id,
-    );
-    assert_eq!(story.last().unwrap(), &format!("why: {}", sample.reason));
-    // One line per run, each with what the engine said the target held.
-    let runs = watched.strategies[index].per_run.len();
+    let lost = common::strategy(&plain, "updated_at>");
+    let sample = &lost.sample_wrong_keys[0];
+    let story = explain_key(&loaded, "updated_at>", sample.id, None).unwrap();
+    assert_eq!(story.reason, sample.reason);
+    assert_eq!(story.class, Some(sample.class));
+    // One entry per run, each with what the oracle found in the target after it.
+    assert_eq!(story.runs.len(), lost.per_run.len());
+    assert!(story.runs.iter().all(|r| r.held.is_some()));
+    let last = story.runs.last().unwrap().held.as_ref().unwrap();
+    assert_eq!(last.held_lsns, sample.held_lsns);
+}
+
+#[test]
+fn explain_json_carries_the_story_as_data() {
+    let scenario = common::scenarios_dir().join("quickstart.toml");
+    let out = incrlab(&[
+        "explain",
+        scenario.to_str().unwrap(),
+        "--strategy",
+        "watermark_id",
+        "--key",
+        "17",
+        "--json",
+    ]);
     assert_eq!(
-        story.iter().filter(|l| l.contains("target holds")).count(),
-        runs
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    let story: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(story["key"], 17);
+    assert_eq!(story["label"], "watermark_id");
+    let versions = story["versions"].as_array().unwrap();
+    assert!(!versions.is_empty());
+    let lsns: Vec<i64> = versions
+        .iter()
+        .map(|v| v["lsn"].as_i64().unwrap())
+        .collect();
+    assert!(
+        lsns.windows(2).all(|w| w[0] < w[1]),
+        "versions in lsn order: {lsns:?}"
+    );
+    assert!(story["runs"].as_array().unwrap().len() >= 12);
+    assert!(story["reason"].is_string());
 }
 
 #[test]
 fn derived_reads_agree_with_what_the_engine_wrote() {
-    // For an upsert strategy, a run that read a version of the key leaves the target holding it.
+    // For an upsert strategy, a run that read a version of the key leaves the target holding
+    // it: the read derived from the strategy's plan matches what the engine actually did.
     let loaded = common::load("quickstart.toml");
-    let history = runner::simulate(&loaded, None);
+    let labels: Vec<String> = loaded
+        .scenario
+        .strategies
+        .iter()
+        .map(|s| s.label())
+        .collect();
     let mut checked = 0;
     for key in [3, 17, 250, 4_000, 9_999] {
-        let results = runner::run(
-            &loaded,
-            &RunOptions {
-                watch_key: Some(key),
-                ..RunOptions::default()
-            },
-        )
-        .unwrap();
-        for (s, spec) in results
-            .strategies
-            .iter()
-            .zip(&results.scenario_as_run.strategies)
-        {
-            for line in explain::story(&history, s, spec, key)
-                .iter()
-                .filter(|l| l.contains("; got lsn"))
-            {
-                let got = line
-                    .split("; got ")
-                    .nth(1)
-                    .unwrap()
-                    .split(';')
-                    .next()
-                    .unwrap();
-                let last_read = got.split(", ").last().unwrap();
-                let held = line.split("target holds ").nth(1).unwrap();
+        for label in &labels {
+            let story = explain_key(&loaded, label, key, None).unwrap();
+            for r in story.runs.iter().filter(|r| !r.read_lsns.is_empty()) {
+                let last_read = *r.read_lsns.last().unwrap();
+                let version = story.versions.iter().find(|v| v.lsn == last_read).unwrap();
+                if version.op == incrlab::sim::Op::Delete || version.is_deleted {
+                    continue; // a delete leaves nothing to hold
+                }
+                let held = &r.held.as_ref().unwrap().held_lsns;
                 assert!(
-                    held.contains(last_read),
-                    "{} key {key}: read {got} but holds {held}",
-                    s.label
+                    held.contains(&last_read),
+                    "{label} key {key} run {}: read {:?} but holds {held:?}",
+                    r.run,
+                    r.read_lsns
                 );
                 checked += 1;
             }

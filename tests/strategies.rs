@@ -175,6 +175,65 @@ fn updated_at_with_the_safe_lag_loses_nothing_under_clock_skew() {
     );
 }
 
+/// A world built so the lag bound is tight: microsecond runs (every begin can fall exactly on
+/// a run), inserts only (no row-lock waits), one writer's clock 5 µs ahead (the spread, a whole
+/// granularity step), half the transactions committing 20 µs after they begin, 5 µs stamps. A
+/// run at R can then read a row stamped R + 5 µs that began and committed at R, while a row
+/// stamped R − 20 µs is still in flight: the watermark minus a lag of 25 µs (delay + spread,
+/// one granularity below the bound) does not reach below it.
+fn tight_lag(lag: &str) -> incrlab::scenario::LoadedScenario {
+    common::from_toml(&format!(
+        r#"
+name = "tight_lag"
+seed = 5
+[table]
+rows = 10
+[schedule]
+runs = 300
+interval = "10us"
+[churn]
+inserts = 6
+updates = 0
+[writers]
+count = 2
+offsets = ["0us", "5us"]
+[transactions]
+commit_delay = {{ dist = "constant", value = "0us" }}
+late_fraction = 0.5
+late_delay = {{ dist = "constant", value = "20us" }}
+[timestamps]
+granularity = "5us"
+[[strategy]]
+kind = "updated_at"
+label = "under_test"
+boundary = ">"
+lag = "{lag}"
+"#
+    ))
+}
+
+#[test]
+fn the_safe_lag_is_tight_one_granularity_below_it_loses_rows() {
+    let base = tight_lag("0us");
+    let history = incrlab::runner::simulate(&base, None);
+    let safe = safe_lag_us(&base, &history);
+    let granularity = base.scenario.timestamps.granularity.0;
+    // The bound is what the time model says: 20 µs delay + 5 µs spread + 5 µs granularity.
+    assert_eq!(safe, 30);
+    let at_bound = common::run(&tight_lag(&format!("{safe}us")));
+    assert_eq!(
+        common::strategy(&at_bound, "under_test").permanent.total(),
+        0,
+        "the safe lag lost rows"
+    );
+    let below = common::run(&tight_lag(&format!("{}us", safe - granularity)));
+    let lost = common::strategy(&below, "under_test").permanent;
+    assert!(
+        lost.missing > 0,
+        "a lag one granularity below the bound lost nothing: {lost:?}"
+    );
+}
+
 #[test]
 fn updated_at_without_lag_loses_rows_under_late_arrivals() {
     let results = common::run(&with_updated_at_lag("late_arrivals.toml", 0));

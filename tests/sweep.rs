@@ -249,12 +249,12 @@ fn costed_sweep() -> SweepResults {
 #[test]
 fn a_cost_model_prices_every_point_from_its_bytes_and_cpu_time() {
     let results = costed_sweep();
-    let spec = results.scenario_as_run.cost.unwrap();
     for p in &results.points {
         for s in &p.strategies {
             let cost = s.cost_per_run.expect("priced");
-            let expected =
-                incrlab::cost::run_cost(&spec, s.bytes_scanned_per_run, s.cpu_ms_per_run);
+            // By hand, from the prices in COSTED: 6.25 per 10^12 bytes scanned, 0.05 per hour
+            // (3.6 million ms) of CPU.
+            let expected = s.bytes_scanned_per_run * 6.25 / 1e12 + s.cpu_ms_per_run * 0.05 / 3.6e6;
             assert!(
                 (cost - expected).abs() <= 1e-15 + expected * 1e-12,
                 "{}",
@@ -370,4 +370,66 @@ fn along_table_size_curves_that_never_meet_say_so() {
         .find(|c| c.axis == "rows")
         .unwrap();
     assert_eq!(c.value, None);
+    // Full stays below incremental at every size: incremental never pays.
+    assert_eq!(c.verdict, sweep::CrossoverVerdict::NeverPays);
+}
+
+/// Points of one churn axis at 1M rows: full at `full_ms` and cdc at `cdc_ms`, per churn.
+fn churn_axis(churns: &[f64], full_ms: &[f64], cdc_ms: &[f64]) -> Vec<sweep::PointResult> {
+    churns
+        .iter()
+        .zip(full_ms.iter().zip(cdc_ms))
+        .map(|(&c, (&f, &i))| synthetic(1_000_000, c, f, i))
+        .collect()
+}
+
+fn churn_crossover(points: &[sweep::PointResult]) -> sweep::Crossover {
+    sweep::crossovers(points)
+        .into_iter()
+        .find(|c| c.axis == "churn")
+        .unwrap()
+}
+
+#[test]
+fn a_churn_crossover_says_it_crosses_where_the_curves_meet() {
+    let c = churn_crossover(&churn_axis(
+        &[0.001, 0.01, 0.1],
+        &[100.0; 3],
+        &[10.0, 50.0, 300.0],
+    ));
+    assert_eq!(c.verdict, sweep::CrossoverVerdict::Crosses);
+    assert!(c.value.is_some());
+}
+
+#[test]
+fn an_incremental_curve_below_full_everywhere_pays_throughout() {
+    let c = churn_crossover(&churn_axis(
+        &[0.001, 0.01, 0.1],
+        &[100.0; 3],
+        &[10.0, 20.0, 90.0],
+    ));
+    assert_eq!(
+        (c.verdict, c.value),
+        (sweep::CrossoverVerdict::PaysThroughout, None)
+    );
+}
+
+#[test]
+fn an_incremental_curve_above_full_everywhere_never_pays() {
+    let c = churn_crossover(&churn_axis(
+        &[0.001, 0.01, 0.1],
+        &[100.0; 3],
+        &[150.0, 200.0, 900.0],
+    ));
+    assert_eq!(
+        (c.verdict, c.value),
+        (sweep::CrossoverVerdict::NeverPays, None)
+    );
+}
+
+#[test]
+fn sweep_json_carries_each_crossovers_verdict() {
+    let c = churn_crossover(&churn_axis(&[0.001, 0.01], &[100.0; 2], &[10.0, 20.0]));
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["verdict"], "pays_throughout");
 }

@@ -1,222 +1,222 @@
-//! Rows inserted, updated and deleted in the target, per run, as each write reports them.
-//!
-//! The reference for how many rows the target should hold after a run is full reprocessing's
-//! own count: its overwrite inserts every live row, so an exact incremental target changes by
-//! as many rows as full's target does from one run to the next.
+//! Rows inserted, updated and deleted in the target, per run, as each write reports them —
+//! checked against counts worked out from the history alone: which keys were live before and
+//! after each run, and which keys changed in between.
 
 mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use incrlab::engine::TargetChanges;
-use incrlab::results::{RunResults, StrategyResult};
+use incrlab::results::RunResults;
+use incrlab::scenario::LoadedScenario;
 use incrlab::sim::Op;
 
 const MIXED: &str = "[churn]\ninserts = 0.04\nupdates = 0.05\ndeletes = 0.02\n";
 const UPDATES_ONLY: &str = "[churn]\ninserts = 0.0\nupdates = 0.05\n";
 const HARD_DELETES_ONLY: &str = "[churn]\ninserts = 0.0\nupdates = 0.0\ndeletes = 0.03\n";
 
-/// Runs full reprocessing and `strategies` (bodies of `[[strategy]]` tables) in `world`.
-fn run(world: &str, strategies: &[&str]) -> RunResults {
+/// A scenario of `world` with full reprocessing and `strategies` (bodies of `[[strategy]]`).
+fn scenario(world: &str, strategies: &[&str]) -> LoadedScenario {
     let mut text = format!(
         "name = \"write_counts\"\nseed = 11\n[table]\nrows = 800\n[schedule]\nruns = 6\ninterval = \"1min\"\n{world}\n[[strategy]]\nkind = \"full\"\n"
     );
     for s in strategies {
         text.push_str(&format!("[[strategy]]\n{s}\n"));
     }
-    common::run(&common::from_toml(&text))
+    common::from_toml(&text)
 }
 
-/// Live rows after each run, by full reprocessing's count of the rows it wrote.
-fn live_rows_per_run(results: &RunResults) -> Vec<i64> {
-    let full = common::strategy(results, "full");
-    full.per_run
+/// One run as the history sees it: the keys live before it, the keys changed since the run
+/// before (with whether their last change there removed them), and the keys live after it.
+struct Window {
+    live_before: BTreeSet<i64>,
+    changed: BTreeMap<i64, bool>,
+    live_after: BTreeSet<i64>,
+}
+
+/// The windows of every scheduled run of `label`, from the history alone.
+fn windows(loaded: &LoadedScenario, results: &RunResults, label: &str) -> Vec<Window> {
+    let history = incrlab::sim::generate(&loaded.scenario, results.seed);
+    let mut live = BTreeSet::new();
+    let mut at = 0;
+    let mut out = Vec::new();
+    for record in common::strategy(results, label)
+        .per_run
         .iter()
-        .map(|r| r.written.inserted as i64)
-        .collect()
-}
-
-/// Net rows each run added to `s`'s target by its own counts.
-fn net_change_per_run(s: &StrategyResult) -> Vec<i64> {
-    s.per_run
-        .iter()
-        .map(|r| r.written.inserted as i64 - r.written.deleted as i64)
-        .collect()
-}
-
-fn assert_net_change_follows_the_source(results: &RunResults, label: &str) {
-    let s = common::strategy(results, label);
-    assert!(
-        s.permanent.is_exact() && s.worst.is_exact(),
-        "{label} is exact here"
-    );
-    let live = live_rows_per_run(results);
-    let mut expected = vec![live[0]];
-    expected.extend(live.windows(2).map(|w| w[1] - w[0]));
-    assert_eq!(net_change_per_run(s), expected, "{label}");
-}
-
-#[test]
-fn the_three_counts_add_up_to_rows_written() {
-    let results = run(
-        MIXED,
-        &[
-            "kind = \"cdc\"",
-            "kind = \"cdc\"\nwrite = \"delete_insert\"",
-        ],
-    );
-    for s in &results.strategies {
-        for r in &s.per_run {
-            assert_eq!(
-                r.written.total(),
-                r.rows_written,
-                "{} run {}",
-                s.label,
-                r.run
-            );
+        .filter(|r| !r.drain)
+    {
+        let live_before = live.clone();
+        let mut changed = BTreeMap::new();
+        while at < history.len() && history.commit_us[at] <= record.time_us {
+            let gone = history.op[at] == Op::Delete || history.is_deleted[at];
+            changed.insert(history.id[at], gone);
+            if gone {
+                live.remove(&history.id[at]);
+            } else {
+                live.insert(history.id[at]);
+            }
+            at += 1;
         }
-        let summed: u64 = s.per_run.iter().map(|r| r.written.total()).sum();
-        assert_eq!(s.written.total(), summed, "{}", s.label);
-        assert_eq!(s.rows_written, summed, "{}", s.label);
+        out.push(Window {
+            live_before,
+            changed,
+            live_after: live.clone(),
+        });
+    }
+    out
+}
+
+/// What an exact upsert of the changed keys does: insert the new, update the live, delete the
+/// removed ones that were there.
+fn upsert_of(w: &Window) -> TargetChanges {
+    let mut c = TargetChanges::default();
+    for (id, &gone) in &w.changed {
+        match (w.live_before.contains(id), gone) {
+            (true, true) => c.deleted += 1,
+            (true, false) => c.updated += 1,
+            (false, false) => c.inserted += 1,
+            (false, true) => {}
+        }
+    }
+    c
+}
+
+/// What an exact delete+insert of the changed keys does: delete every changed key the target
+/// held, insert every changed key that is live.
+fn delete_insert_of(w: &Window) -> TargetChanges {
+    TargetChanges {
+        inserted: w
+            .changed
+            .keys()
+            .filter(|id| w.live_after.contains(id))
+            .count() as u64,
+        updated: 0,
+        deleted: w
+            .changed
+            .keys()
+            .filter(|id| w.live_before.contains(id))
+            .count() as u64,
     }
 }
 
+fn measured(results: &RunResults, label: &str) -> Vec<TargetChanges> {
+    common::strategy(results, label)
+        .per_run
+        .iter()
+        .filter(|r| !r.drain)
+        .map(|r| r.written)
+        .collect()
+}
+
 #[test]
-fn full_overwrite_counts_every_live_row_as_inserted() {
-    let results = run(MIXED, &[]);
+fn full_overwrite_inserts_every_live_row_of_the_history() {
+    let loaded = scenario(MIXED, &[]);
+    let results = common::run(&loaded);
+    let expected: Vec<TargetChanges> = windows(&loaded, &results, "full")
+        .iter()
+        .map(|w| TargetChanges {
+            inserted: w.live_after.len() as u64,
+            ..TargetChanges::default()
+        })
+        .collect();
+    assert_eq!(measured(&results, "full"), expected);
+}
+
+#[test]
+fn full_reads_every_source_row_in_its_fused_read() {
+    // Hard deletes only: every source row is live, so rows read = live rows.
+    let loaded = scenario(MIXED, &[]);
+    let results = common::run(&loaded);
     let full = common::strategy(&results, "full");
-    for r in &full.per_run {
-        assert_eq!(r.written.inserted, r.rows_read, "run {}", r.run);
-        assert_eq!((r.written.updated, r.written.deleted), (0, 0));
-    }
+    let live: Vec<u64> = windows(&loaded, &results, "full")
+        .iter()
+        .map(|w| w.live_after.len() as u64)
+        .collect();
+    let read: Vec<u64> = full
+        .per_run
+        .iter()
+        .filter(|r| !r.drain)
+        .map(|r| r.rows_read)
+        .collect();
+    assert_eq!(read, live);
 }
 
 #[test]
-fn upsert_inserts_minus_deletes_is_the_change_in_live_rows() {
-    let results = run(MIXED, &["kind = \"cdc\""]);
-    assert_net_change_follows_the_source(&results, "cdc");
-    let cdc = common::strategy(&results, "cdc");
-    let scheduled = cdc.per_run.iter().filter(|r| !r.drain && r.run > 1);
-    assert!(scheduled
-        .clone()
-        .all(|r| r.written.updated > 0 && r.written.deleted > 0));
+fn upsert_counts_are_the_keys_each_run_inserted_updated_and_deleted() {
+    let loaded = scenario(MIXED, &["kind = \"cdc\""]);
+    let results = common::run(&loaded);
+    let expected: Vec<TargetChanges> = windows(&loaded, &results, "cdc")
+        .iter()
+        .map(upsert_of)
+        .collect();
+    assert_eq!(measured(&results, "cdc"), expected);
+    assert!(expected
+        .iter()
+        .skip(1)
+        .all(|c| c.inserted > 0 && c.updated > 0 && c.deleted > 0));
 }
 
 #[test]
-fn delete_insert_never_updates_and_its_net_change_is_the_change_in_live_rows() {
+fn delete_insert_deletes_the_changed_keys_it_held_and_inserts_the_live_ones() {
     let label = "cdc+delete_insert";
-    let results = run(MIXED, &["kind = \"cdc\"\nwrite = \"delete_insert\""]);
-    assert_net_change_follows_the_source(&results, label);
-    let s = common::strategy(&results, label);
-    assert!(s.per_run.iter().all(|r| r.written.updated == 0));
-    // Every updated key is deleted and inserted again.
-    assert!(s.written.deleted > 0);
+    let loaded = scenario(MIXED, &["kind = \"cdc\"\nwrite = \"delete_insert\""]);
+    let results = common::run(&loaded);
+    let expected: Vec<TargetChanges> = windows(&loaded, &results, label)
+        .iter()
+        .map(delete_insert_of)
+        .collect();
+    assert_eq!(measured(&results, label), expected);
+    assert!(expected
+        .iter()
+        .skip(1)
+        .all(|c| c.deleted > 0 && c.inserted > 0));
 }
 
 #[test]
-fn upsert_of_updates_alone_counts_one_update_per_changed_key() {
-    let results = run(UPDATES_ONLY, &["kind = \"cdc\""]);
-    let cdc = common::strategy(&results, "cdc");
-    let full = common::strategy(&results, "full");
-    for r in cdc.per_run.iter().filter(|r| r.run > 1) {
+fn upsert_of_updates_alone_updates_each_changed_key_once() {
+    let loaded = scenario(UPDATES_ONLY, &["kind = \"cdc\""]);
+    let results = common::run(&loaded);
+    let w = windows(&loaded, &results, "cdc");
+    let expected: Vec<TargetChanges> = w.iter().map(upsert_of).collect();
+    assert_eq!(measured(&results, "cdc"), expected);
+    // After the first run, updates only: as many as keys changed in the window.
+    for (c, w) in expected.iter().zip(&w).skip(1) {
         assert_eq!(
-            (r.written.inserted, r.written.deleted),
-            (0, 0),
-            "run {}",
-            r.run
+            (c.inserted, c.updated, c.deleted),
+            (0, w.changed.len() as u64, 0)
         );
-        // The log may hold several versions of one key; the target updates it once.
-        assert!(r.written.updated <= r.rows_read, "run {}", r.run);
     }
-    let first = &cdc.per_run[0];
-    assert_eq!(first.written.inserted, full.per_run[0].written.inserted);
-    assert!(cdc.written.updated > 0);
 }
 
 #[test]
 fn hard_deletes_are_counted_as_deletes_under_upsert() {
-    let results = run(HARD_DELETES_ONLY, &["kind = \"cdc\""]);
-    let cdc = common::strategy(&results, "cdc");
-    let live = live_rows_per_run(&results);
-    let later: Vec<_> = cdc.per_run.iter().skip(1).collect();
-    assert!(later
-        .iter()
-        .all(|r| r.written.inserted == 0 && r.written.updated == 0));
-    let deleted: u64 = later.iter().map(|r| r.written.deleted).sum();
-    assert_eq!(deleted as i64, live[0] - live[live.len() - 1]);
+    let loaded = scenario(HARD_DELETES_ONLY, &["kind = \"cdc\""]);
+    let results = common::run(&loaded);
+    let w = windows(&loaded, &results, "cdc");
+    let expected: Vec<TargetChanges> = w.iter().map(upsert_of).collect();
+    assert_eq!(measured(&results, "cdc"), expected);
+    let deleted: u64 = expected.iter().skip(1).map(|c| c.deleted).sum();
+    let first = w.first().unwrap().live_after.len();
+    let last = w.last().unwrap().live_after.len();
+    assert_eq!(deleted as usize, first - last);
     assert!(deleted > 0);
 }
 
 #[test]
 fn daily_totals_upsert_inserts_each_day_once_then_updates_it() {
-    let results = run(
+    let loaded = scenario(
         MIXED,
         &["kind = \"cdc\"\nmodel = \"daily_totals\"\nwrite = \"upsert\""],
     );
+    let results = common::run(&loaded);
     let totals = &results.strategies[1];
     assert!(totals.permanent.is_exact());
+    // Every row's event_time is its insert's begin, within the first day of simulated time:
+    // one day, inserted by run 1 and updated by every later run that changed a row.
     let first = &totals.per_run[0];
-    assert!(first.written.inserted > 0 && first.written.updated == 0);
-    // The schedule stays within the days the first run created, so later runs only update.
+    assert_eq!((first.written.inserted, first.written.updated), (1, 0));
     let later = totals.per_run.iter().skip(1).filter(|r| !r.drain);
     assert!(later
         .clone()
-        .all(|r| r.written.updated > 0 && r.written.deleted == 0));
-}
-
-/// What each scheduled run of an exact log reader must do to its target, worked out from the
-/// history alone: per key committed in the run's window, its last operation there against
-/// whether the key was live before the window.
-fn expected_changes_per_run(
-    loaded: &incrlab::scenario::LoadedScenario,
-    results: &RunResults,
-) -> Vec<TargetChanges> {
-    let history = incrlab::sim::generate(&loaded.scenario, results.seed);
-    let mut live = std::collections::BTreeSet::new();
-    let mut at = 0;
-    let mut expected = Vec::new();
-    let cdc = common::strategy(results, "cdc");
-    for record in cdc.per_run.iter().filter(|r| !r.drain) {
-        let mut last_in_window = std::collections::BTreeMap::new();
-        while at < history.len() && history.commit_us[at] <= record.time_us {
-            let gone = history.op[at] == Op::Delete || history.is_deleted[at];
-            last_in_window.insert(history.id[at], gone);
-            at += 1;
-        }
-        let mut changes = TargetChanges::default();
-        for (&id, &gone) in &last_in_window {
-            match (live.contains(&id), gone) {
-                (true, true) => changes.deleted += 1,
-                (true, false) => changes.updated += 1,
-                (false, false) => changes.inserted += 1,
-                (false, true) => {}
-            }
-            if gone {
-                live.remove(&id);
-            } else {
-                live.insert(id);
-            }
-        }
-        expected.push(changes);
-    }
-    expected
-}
-
-#[test]
-fn upsert_counts_are_the_keys_each_run_inserted_updated_and_deleted() {
-    let loaded = common::from_toml(&format!(
-        "name = \"write_counts\"\nseed = 11\n[table]\nrows = 800\n[schedule]\nruns = 6\ninterval = \"1min\"\n{MIXED}\n[[strategy]]\nkind = \"cdc\"\n"
-    ));
-    let results = common::run(&loaded);
-    let expected = expected_changes_per_run(&loaded, &results);
-    let cdc = common::strategy(&results, "cdc");
-    let measured: Vec<_> = cdc
-        .per_run
-        .iter()
-        .filter(|r| !r.drain)
-        .map(|r| r.written)
-        .collect();
-    assert_eq!(measured, expected);
-    assert!(expected
-        .iter()
-        .skip(1)
-        .all(|c| c.inserted > 0 && c.updated > 0 && c.deleted > 0));
+        .all(|r| r.written.updated == 1 && r.written.deleted == 0 && r.written.inserted == 0));
 }

@@ -5,22 +5,23 @@
 //! and a [`WriteMode`] says how the batch lands in the target. An engine owns the source (the
 //! table, its change log), every strategy's target and each strategy's staged batch.
 //!
-//! Invariant: nothing outside `engine/` builds SQL or touches a DuckDB type.
+//! An engine has two sides ([`Source`] and [`Targets`]); [`open`] is the one factory that
+//! turns a scenario's `[engine] kind` into one.
+//!
+//! Invariant: nothing outside `engine/` builds SQL or touches a DuckDB type (a test greps for
+//! it); engine errors leave as the engine-neutral [`crate::Error::Engine`].
 
-mod duckdb_engine;
-mod profiling;
-mod source_batch;
+mod duckdb;
 
 use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
-pub use duckdb_engine::DuckDbEngine;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::scenario::{TargetModel, WriteMode};
+use crate::row::Column;
+use crate::scenario::{EngineKind, TargetModel, WriteMode};
 use crate::sim::History;
 
 /// Which rows a run reads. Bounds are exclusive unless the variant says otherwise.
@@ -126,11 +127,39 @@ pub struct ChunkStats {
     pub max_lsn: Option<i64>,
 }
 
-/// A mirror target's contents as the verifier sees them: one entry per row (keys may repeat).
+/// A mirror target's contents as the verifier sees them, column by column: one entry per row
+/// (keys may repeat), in whatever order the engine returned them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TargetVersions {
+pub struct TargetRows {
     pub id: Vec<i64>,
-    pub lsn: Vec<i64>,
+    /// Every other column the target carries, each with one value per row. The oracle compares
+    /// each of them with the version the source holds.
+    pub columns: Vec<(Column, Vec<i64>)>,
+}
+
+impl TargetRows {
+    pub fn len(&self) -> usize {
+        self.id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.id.is_empty()
+    }
+
+    /// The values of `column`, when the target carries it.
+    pub fn column(&self, column: Column) -> Option<&[i64]> {
+        self.columns
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, values)| values.as_slice())
+    }
+
+    /// Row `i` as (column, value) pairs, the key first.
+    pub fn row(&self, i: usize) -> Vec<(Column, i64)> {
+        std::iter::once((Column::Id, self.id[i]))
+            .chain(self.columns.iter().map(|(c, values)| (*c, values[i])))
+            .collect()
+    }
 }
 
 /// A `daily_totals` target's contents: one entry per row (days may repeat).
@@ -145,7 +174,7 @@ pub struct TargetTotals {
 /// What a target holds, in the shape of its model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetContents {
-    Mirror(TargetVersions),
+    Mirror(TargetRows),
     Totals(TargetTotals),
 }
 
@@ -156,12 +185,21 @@ pub const DAY_US: i64 = 86_400_000_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TargetId(pub u32);
 
-/// An engine that holds a source and targets and executes reads and writes in bulk.
-pub trait Engine {
+/// The source side of an engine: it holds the simulated source (the table and its change
+/// log) and brings it forward to "as of" a run by applying what committed.
+pub trait Source {
     /// Applies the history's changes at `range` (a commit-ordered slice) to the source and its
     /// change log, as one bulk operation.
     fn apply_changes(&mut self, history: &History, range: Range<usize>) -> Result<()>;
 
+    /// The time of a bare copy of the live source rows in the engine's own bulk path: the floor
+    /// under full reprocessing's per-run time (`incrlab bench`).
+    fn bare_copy_time(&mut self) -> Result<Duration>;
+}
+
+/// Target sessions: each strategy's target, its staged batch, transactions and state, and
+/// what a crash of the pipeline process does to them.
+pub trait Targets {
     /// Creates an empty target of `model`.
     fn create_target(&mut self, target: TargetId, model: TargetModel) -> Result<()>;
 
@@ -179,7 +217,7 @@ pub trait Engine {
     fn stage_chunks(&mut self, target: TargetId, chunks: u32) -> Result<Vec<ChunkStats>>;
 
     /// Writes staged chunk `chunk` (1-based) into the target: its own transaction unless one
-    /// was opened with [`Engine::begin`]. For `overwrite`, chunk 1 replaces the target.
+    /// was opened with [`Targets::begin`]. For `overwrite`, chunk 1 replaces the target.
     fn write_chunk(&mut self, target: TargetId, mode: WriteMode, chunk: u32) -> Result<WriteStats>;
 
     /// Opens a transaction on the target's database: later writes and state commit together.
@@ -189,18 +227,63 @@ pub trait Engine {
     /// Stores a strategy's state (opaque text) in the target's own database, inside the open
     /// transaction if there is one.
     fn save_state(&mut self, target: TargetId, state: &str) -> Result<()>;
-    /// The state stored with [`Engine::save_state`], if any.
+    /// The state stored with [`Targets::save_state`], if any.
     fn load_state(&mut self, target: TargetId) -> Result<Option<String>>;
 
     /// What a crash of the pipeline process does to the target: uncommitted work and staged
     /// batches are gone, and the target's database is closed and opened again.
     fn crash_and_reopen(&mut self, target: TargetId) -> Result<()>;
 
-    /// Every row of the target, in the shape of its model.
+    /// Every row of the target, in the shape of its model, with every column it carries.
     fn target_contents(&mut self, target: TargetId) -> Result<TargetContents>;
 
     /// Wall time spent inside the engine's statements so far.
     fn sql_time(&self) -> Duration;
     /// CPU time of the engine's profiled statements so far, as the engine measured it.
     fn cpu_time(&self) -> Duration;
+}
+
+/// An engine: a source and the target sessions that read it, in one process. The runner
+/// holds one as `Box<dyn Engine>` from [`open`] and never names a concrete engine.
+pub trait Engine: Source + Targets {
+    /// The engine's name, as `[engine] kind` spells it and errors report it.
+    fn name(&self) -> &'static str;
+}
+
+/// Where an engine keeps its targets.
+#[derive(Debug, Clone, Copy)]
+pub enum TargetStorage<'a> {
+    /// In the engine's memory: nothing survives the process.
+    Memory,
+    /// One database file per target in this directory, so a crash can close and reopen it as a
+    /// restarted process would (`[faults]`).
+    Files(&'a Path),
+}
+
+/// A DuckDB engine whose upsert forgets `dropped` when it updates a matched key: the
+/// broken write the oracle's tests must catch.
+#[cfg(test)]
+pub(crate) fn open_broken_upsert(
+    storage: TargetStorage<'_>,
+    dropped: crate::row::Column,
+) -> Result<Box<dyn Engine>> {
+    let inner = match storage {
+        TargetStorage::Memory => duckdb::DuckDbEngine::open_in_memory()?,
+        TargetStorage::Files(dir) => duckdb::DuckDbEngine::open_with_target_files(dir)?,
+    };
+    Ok(Box::new(duckdb::broken::DropsColumnOnUpsert {
+        inner,
+        dropped,
+    }))
+}
+
+/// Opens a fresh engine of `kind` holding an empty source: the one place that turns a kind
+/// into a concrete engine.
+pub fn open(kind: EngineKind, storage: TargetStorage<'_>) -> Result<Box<dyn Engine>> {
+    Ok(match kind {
+        EngineKind::Duckdb => Box::new(match storage {
+            TargetStorage::Memory => duckdb::DuckDbEngine::open_in_memory()?,
+            TargetStorage::Files(dir) => duckdb::DuckDbEngine::open_with_target_files(dir)?,
+        }),
+    })
 }

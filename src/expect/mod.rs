@@ -6,101 +6,16 @@
 //! that needs more than one run (`deterministic`) is given the second run's results.
 
 mod baseline;
-mod bound;
 mod junit;
 
 use serde::{Deserialize, Serialize};
 
 pub use baseline::compare_with_baseline;
-pub use bound::Bound;
 pub use junit::write_junit;
 
+pub use crate::scenario::{Bound, Expectation, FractionRange, ALL};
+
 use crate::results::{RunResults, StrategyResult};
-
-/// One `[[expect]]` entry as written in a scenario file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Expectation {
-    /// A strategy label from the same file, or `all`.
-    pub strategy: String,
-    /// Permanent divergence after the drain, per class.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub missing: Option<Bound>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stale: Option<Bound>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ghost: Option<Bound>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duplicate: Option<Bound>,
-    /// Exact counters summed over all runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rows_scanned: Option<Bound>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rows_written: Option<Bound>,
-    /// The whole run, repeated with the same seed, gives the same history and results.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deterministic: Option<bool>,
-    /// Every run, retried from the state persisted before it, leaves the same target and state
-    /// (checked with the runner's idempotence check).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idempotent: Option<bool>,
-    /// From the scenario's `[sweep]`: the churn (a fraction) at which the strategy's run time
-    /// meets full reprocessing's must lie in this range.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crossover_churn: Option<FractionRange>,
-    /// From a lag sweep: the recommended lag must be at most this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recommended_lag_at_most: Option<crate::scenario::Micros>,
-}
-
-/// `{ at_least = 0.01, at_most = 0.2 }`: a closed range of fractions (either end optional).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FractionRange {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at_least: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at_most: Option<f64>,
-}
-
-impl FractionRange {
-    pub fn holds(&self, x: f64) -> bool {
-        self.at_least.is_none_or(|lo| x >= lo) && self.at_most.is_none_or(|hi| x <= hi)
-    }
-}
-
-impl std::fmt::Display for FractionRange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.at_least, self.at_most) {
-            (Some(lo), Some(hi)) => write!(f, "between {lo} and {hi}"),
-            (Some(lo), None) => write!(f, "≥ {lo}"),
-            (None, Some(hi)) => write!(f, "≤ {hi}"),
-            (None, None) => write!(f, "anywhere in the swept range"),
-        }
-    }
-}
-
-pub const ALL: &str = "all";
-
-impl Expectation {
-    /// The keys this entry sets, for validation and reporting.
-    pub fn is_empty(&self) -> bool {
-        self.missing.is_none()
-            && self.stale.is_none()
-            && self.ghost.is_none()
-            && self.duplicate.is_none()
-            && self.rows_scanned.is_none()
-            && self.rows_written.is_none()
-            && self.deterministic.is_none()
-            && self.idempotent.is_none()
-            && !self.needs_sweep()
-    }
-
-    /// Whether checking this expectation needs the scenario's sweep to run.
-    pub fn needs_sweep(&self) -> bool {
-        self.crossover_churn.is_some() || self.recommended_lag_at_most.is_some()
-    }
-}
 
 /// The verdict on one expectation for one strategy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

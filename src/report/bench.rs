@@ -1,44 +1,42 @@
 //! The `bench` command's figures: where a run's time went.
 
-use crate::results::{RunResults, StrategyResult};
-use crate::runner::InitialLoadTime;
+use crate::median::median;
+use crate::results::{InitialLoadTime, RunResults, StrategyResult};
 
 /// Generating and loading the initial table, measured `loads.len()` times on fresh engines:
 /// the median and the best rate. Only the initial table counts, a bulk load; the runs'
 /// changes are generated transaction by transaction and reported with the run.
 pub fn initial_load_lines(initial_rows: u64, loads: &[InitialLoadTime]) -> Vec<String> {
-    let mut seconds: Vec<(f64, f64)> = loads
-        .iter()
-        .map(|l| (l.generate.as_secs_f64(), l.load.as_secs_f64()))
-        .collect();
-    seconds.sort_by(|a, b| (a.0 + a.1).total_cmp(&(b.0 + b.1)));
-    let (Some(&best), Some(&median)) = (seconds.first(), seconds.get(seconds.len() / 2)) else {
+    let secs = |f: fn(&InitialLoadTime) -> f64| loads.iter().map(f).collect::<Vec<f64>>();
+    let generate = median(secs(|l| l.generate.as_secs_f64()));
+    let load = median(secs(|l| l.load.as_secs_f64()));
+    let total = secs(|l| (l.generate + l.load).as_secs_f64());
+    let best = total.iter().copied().reduce(f64::min);
+    let (Some(generate), Some(load), Some(total), Some(best)) =
+        (generate, load, median(total), best)
+    else {
         return Vec::new();
     };
-    let rate =
-        |(generate, load): (f64, f64)| initial_rows as f64 / (generate + load).max(1e-9) / 1e6;
-    vec![
-        format!(
-            "generate + load initial table, {} fresh engines: median {:.1} + {:.1} ms = {:.1} M rows/s (best {:.1} M rows/s)",
-            seconds.len(),
-            median.0 * 1e3,
-            median.1 * 1e3,
-            rate(median),
-            rate(best)
-        ),
-    ]
+    let rate = |seconds: f64| initial_rows as f64 / seconds.max(1e-9) / 1e6;
+    vec![format!(
+        "generate + load initial table, {} fresh engines: median {:.1} + {:.1} ms = {:.1} M rows/s (best {:.1} M rows/s)",
+        loads.len(),
+        generate * 1e3,
+        load * 1e3,
+        rate(total),
+        rate(best)
+    )]
 }
 
 /// The median wall time of a strategy's steady runs (scheduled, after the first).
 fn steady_median_ms(s: &StrategyResult) -> Option<f64> {
-    let mut steady: Vec<f64> = s
-        .per_run
-        .iter()
-        .filter(|x| !x.drain && x.run > 1)
-        .map(|x| x.wall_ms)
-        .collect();
-    steady.sort_by(f64::total_cmp);
-    steady.get(steady.len() / 2).copied()
+    median(
+        s.per_run
+            .iter()
+            .filter(|x| !x.drain && x.run > 1)
+            .map(|x| x.wall_ms)
+            .collect(),
+    )
 }
 
 /// Per strategy, the steady per-run time without `[faults]` and with it armed but nothing

@@ -197,8 +197,8 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
             c.axis.clone(),
             c.setting(),
             c.measure.clone(),
-            c.value_text(),
-            c.spread_text().unwrap_or_else(|| "—".into()),
+            super::format::crossover_value(c),
+            super::format::crossover_spread(c).unwrap_or_else(|| "—".into()),
         ]);
     }
     if !table.rows.is_empty() {

@@ -66,6 +66,33 @@ fn trim(mut s: String) -> String {
     s
 }
 
+/// A crossover's crossing as text, or its verdict when the curves do not cross.
+pub fn crossover_value(c: &crate::sweep::Crossover) -> String {
+    c.value
+        .map_or(c.verdict.name().to_string(), |v| crossing_value(c, v))
+}
+
+/// The range of a crossover's per-seed crossings as text (`None` when no seed crosses).
+pub fn crossover_spread(c: &crate::sweep::Crossover) -> Option<String> {
+    match (c.low, c.high) {
+        (Some(lo), Some(hi)) => Some(format!(
+            "{} – {}",
+            crossing_value(c, lo),
+            crossing_value(c, hi)
+        )),
+        _ => None,
+    }
+}
+
+/// A crossing value as a reader wants it: a percentage of churn, or a row count.
+pub fn crossing_value(c: &crate::sweep::Crossover, v: f64) -> String {
+    if c.axis == "rows" {
+        format!("{v:.0} rows")
+    } else {
+        percent(v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,9 @@
-//! The detection matrix as Markdown (`matrix.md`) and as a terminal table, from its cells.
+//! The detection matrix as Markdown (`matrix.md`) and as a terminal table, from its cells, and
+//! its files written.
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, Table};
 
+use crate::error::Result;
 use crate::matrix::{Detection, MatrixCell, COLUMNS};
 
 /// Rows in first-seen order, columns in battery order: the cells' own order, never a map's.
@@ -100,4 +102,31 @@ pub fn matrix_table(cells: &[MatrixCell]) -> Table {
         table.add_row(line);
     }
     table
+}
+
+/// Writes `matrix.json` (the list of cells), `matrix.md` and the battery's scenario files into
+/// `dir`, each atomically; returns the files written.
+pub fn write_matrix(
+    dir: &std::path::Path,
+    cells: &[MatrixCell],
+    seed: u64,
+) -> Result<Vec<std::path::PathBuf>> {
+    use crate::fs_atomic::write_atomic;
+    let mut written = Vec::new();
+    for column in COLUMNS {
+        let path = dir.join("battery").join(format!("{}.toml", column.change));
+        write_atomic(
+            &path,
+            crate::matrix::column_scenario(column, seed).as_bytes(),
+        )?;
+        written.push(path);
+    }
+    let json = serde_json::to_vec_pretty(cells).expect("cells always serialize");
+    let path = dir.join(crate::matrix::MATRIX_JSON);
+    write_atomic(&path, &json)?;
+    written.push(path);
+    let path = dir.join(crate::matrix::MATRIX_MD);
+    write_atomic(&path, matrix_markdown(cells, seed).as_bytes())?;
+    written.push(path);
+    Ok(written)
 }

@@ -48,7 +48,9 @@ pub fn verdict_table(results: &RunResults, color: bool) -> Table {
 
 /// The lines printed under the table: what the columns mean and how the run can be repeated.
 /// `scenario` is the file the run came from, so the `explain` line can be run as printed.
-pub fn summary_lines(results: &RunResults, scenario: &std::path::Path) -> Vec<String> {
+/// `scenario` is the file the run read (`None`: the built-in quickstart, which `explain`
+/// runs when given no file).
+pub fn summary_lines(results: &RunResults, scenario: Option<&std::path::Path>) -> Vec<String> {
     let mut lines = vec![format!(
         "scenario {} · seed {} · {} runs + {} drain · history {} changes · digest {}",
         results.scenario,
@@ -73,8 +75,8 @@ pub fn summary_lines(results: &RunResults, scenario: &std::path::Path) -> Vec<St
         .find_map(|s| s.sample_wrong_keys.first().map(|k| (s, k)))
     {
         lines.push(format!(
-            "why a key is wrong: incrlab explain {} --strategy '{}' --key {} (sample keys and reasons are in results.json)",
-            scenario.display(),
+            "why a key is wrong: incrlab explain {}--strategy '{}' --key {} (sample keys and reasons are in results.json)",
+            scenario.map_or(String::new(), |p| format!("{} ", p.display())),
             s.label,
             key.id
         ));
@@ -131,8 +133,8 @@ pub fn crossover_table(results: &crate::sweep::SweepResults) -> Table {
             Cell::new(&c.axis),
             Cell::new(c.setting()),
             Cell::new(&c.measure),
-            Cell::new(c.value_text()).set_alignment(CellAlignment::Right),
-            Cell::new(c.spread_text().unwrap_or_else(|| "—".into())),
+            Cell::new(super::format::crossover_value(c)).set_alignment(CellAlignment::Right),
+            Cell::new(super::format::crossover_spread(c).unwrap_or_else(|| "—".into())),
         ]);
     }
     table
@@ -163,4 +165,19 @@ pub fn recommendation_lines(results: &crate::sweep::SweepResults) -> Vec<String>
             )
         })
         .collect()
+}
+
+/// What `incrlab simulate` says of a history's audit.
+pub fn audit_lines(audit: &crate::sim::Audit) -> Vec<String> {
+    let [ai, au, ad] = audit.asked;
+    let [pi, pu, pd] = audit.present;
+    vec![
+        format!(
+            "row locks: {} keys with a change that ran before the key's previous change committed",
+            audit.keys_overlapping
+        ),
+        format!(
+            "churn: asked for {ai} inserts, {au} updates, {ad} deletes; the history holds {pi}, {pu}, {pd}"
+        ),
+    ]
 }

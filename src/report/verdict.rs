@@ -4,9 +4,8 @@
 use super::document::VerdictLine;
 use crate::results::{RunResults, StrategyResult};
 use crate::scenario::Micros;
-use crate::scenario::StrategyKind;
 use crate::sweep::{
-    churn_values, mean_at_churn, Crossover, LagRecommendation, Measure, PointResult, SweepResults,
+    churn_values, Crossover, CrossoverVerdict, LagRecommendation, PointResult, SweepResults,
 };
 
 use super::format::percent;
@@ -99,58 +98,43 @@ pub fn crossover_sentence(sweep: &SweepResults, c: &Crossover) -> String {
         "slower"
     };
     let head = format!("{} ({}) at {}", c.label, c.write, c.setting());
-    let spread = c
-        .spread_text()
-        .map_or(String::new(), |s| format!(" (per seed {s})"));
+    let spread =
+        super::format::crossover_spread(c).map_or(String::new(), |s| format!(" (per seed {s})"));
     if let Some(value) = c.value {
         return if c.axis == "rows" {
             format!(
                 "{head}: {measure} than full reprocessing on tables above {}{spread}; {unmeasure} below.",
-                c.format_value(value)
+                super::format::crossing_value(c, value)
             )
         } else {
             format!(
                 "{head}: {measure} than full reprocessing below {} churn per interval{spread}; {unmeasure} above.",
-                c.format_value(value)
+                super::format::crossing_value(c, value)
             )
         };
     }
-    let Some(rows) = c.rows else {
-        return format!("{head}: no crossover in the swept range of table sizes.");
+    let verdict = match c.verdict {
+        CrossoverVerdict::PaysThroughout => format!("{measure} than full reprocessing"),
+        _ => format!("never {measure} than full reprocessing"),
     };
-    let axis: Vec<&PointResult> = sweep
-        .points
-        .iter()
-        .filter(|p| p.point.rows == rows && p.point.lag_us == c.lag_us)
-        .collect();
-    let churns = churn_values(&axis);
-    let full_label = axis.first().and_then(|p| {
-        p.strategies
-            .iter()
-            .find(|s| s.strategy == StrategyKind::Full.name())
-            .map(|s| s.label.clone())
-    });
-    let (Some(&lo), Some(&hi), Some(full)) = (churns.first(), churns.last(), full_label) else {
-        return format!("{head}: no crossover in the swept range.");
+    let range = match c.rows {
+        Some(rows) => {
+            let axis: Vec<&PointResult> = sweep
+                .points
+                .iter()
+                .filter(|p| p.point.rows == rows && p.point.lag_us == c.lag_us)
+                .collect();
+            let churns = churn_values(&axis);
+            match (churns.first(), churns.last()) {
+                (Some(&lo), Some(&hi)) => {
+                    format!(" from {} to {} churn", percent(lo), percent(hi))
+                }
+                _ => String::new(),
+            }
+        }
+        None => " across the swept table sizes".to_string(),
     };
-    let m = if c.measure == "cost" {
-        Measure::Cost
-    } else {
-        Measure::Time
-    };
-    let ahead = mean_at_churn(&axis, &c.label, lo, None, m)
-        .zip(mean_at_churn(&axis, &full, lo, None, m))
-        .is_some_and(|(i, f)| i < f);
-    let verdict = if ahead {
-        format!("{measure} than full reprocessing")
-    } else {
-        format!("never {measure} than full reprocessing")
-    };
-    format!(
-        "{head}: no crossover in the swept range — {verdict} from {} to {} churn.",
-        percent(lo),
-        percent(hi)
-    )
+    format!("{head}: no crossover in the swept range — {verdict}{range}.")
 }
 
 pub fn lag_sentence(r: &LagRecommendation) -> String {

@@ -1,36 +1,25 @@
-//! One strategy's lane through a run: load state, plan, read, write, commit state — and, with
-//! `[faults]`, the crash points between those steps and the restart after a crash.
-//!
-//! The order of a run's steps, and so of its crash points, depends on the commit order:
-//!
-//! ```text
-//! after_write  (default):  before_read · read · after_read · chunk… mid_write …chunk · after_write · state · after_state_commit
-//! before_write (the bug):  before_read · read · after_read · state · after_state_commit · chunk… mid_write …chunk · after_write
-//! ```
-//!
-//! With a `target_table` store the data chunks and the state share one transaction, committed
-//! after the state: a crash anywhere before `after_state_commit` rolls the whole run back.
+//! Lanes: what the runner drives at every run tick. [`Lane`] is the seam; [`StrategyLane`] is
+//! incrlab's own strategies: load state, plan, read, write, commit state — and, with
+//! `[faults]`, the restart after a crash (the steps themselves are in `attempt.rs`).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::engine::{
-    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, TargetChanges, TargetContents, TargetId,
-};
+use crate::engine::{Engine, ReadStats, TargetChanges, TargetContents, TargetId};
 use crate::error::Result;
-use crate::faults::{crash_for, Crash};
+use crate::faults::crash_for;
 use crate::landing;
-use crate::results::{ms, CrashRecord, RunRecord};
-use crate::scenario::{
-    CommitOrder, CrashPoint, Faults, Restart, StrategySpec, WriteMode, MAX_ATTEMPTS,
-};
+use crate::results::{ms, CrashRecord, RunRecord, StrategyResult};
+use crate::scenario::{Faults, Restart, StrategySpec, WriteMode, MAX_ATTEMPTS};
 use crate::state_store::StateStore;
 use crate::strategy::{RunContext, Strategy, StrategyState};
-use crate::verify::Divergence;
+use crate::verify::{Divergence, WrongKey};
 
-/// One strategy's lane through the run: its strategy, target, state store and tallies.
-pub(super) struct Lane {
+use super::attempt::attempt;
+use super::tally::Tally;
+
+/// The built-in lane: one of incrlab's strategies, its target, state store and records.
+pub(super) struct StrategyLane {
     pub spec: StrategySpec,
     pub label: String,
     pub strategy: Box<dyn Strategy>,
@@ -39,17 +28,10 @@ pub(super) struct Lane {
     pub store: StateStore,
     pub records: Vec<RunRecord>,
     pub crashes: Vec<CrashRecord>,
-    pub worst: Divergence,
-    pub last: Divergence,
     pub fingerprint: Option<(u64, StrategyState)>,
     pub changed_last_run: bool,
-    /// Per key, for how many consecutive runs it has been wrong.
-    pub wrong_for: Vec<u32>,
-    /// The same per day, for a `daily_totals` target.
-    pub wrong_days_for: BTreeMap<i64, u32>,
     /// The landing directory a `file_listing` lane lists at the start of every run.
     pub landing_dir: Option<PathBuf>,
-    pub longest_divergence_runs: u32,
     /// Whether a full reconciliation ran during the drain (a reconciling strategy has not
     /// shown what it ends with until one has).
     pub reconciled_in_drain: bool,
@@ -58,6 +40,10 @@ pub(super) struct Lane {
     pub cpu: Duration,
     /// With the idempotence check: the first run whose rerun changed the target or state.
     pub first_non_idempotent_run: Option<u32>,
+    /// Crashes to inject (`[faults]`), with the run's seed.
+    pub faults: Option<(Faults, u64)>,
+    /// Retry every run from the state persisted before it (`--check-idempotence`).
+    pub check_idempotence: bool,
 }
 
 /// How crashes are injected into a lane's runs.
@@ -67,21 +53,113 @@ pub(super) struct FaultContext<'a> {
     pub seed: u64,
 }
 
-/// What one attempt did, counted exactly.
-#[derive(Default)]
-struct Attempt {
-    read: ReadStats,
-    /// The event-time window the attempt read, when its read was one (`interval`).
-    event_window_us: Option<[i64; 2]>,
-    written: TargetChanges,
-    crash: Option<CrashRecord>,
+/// A lane of a run: something that brings its own target up to date with the source at every
+/// run tick, and whose target the oracle then checks. The runner drives every lane through
+/// this trait and never looks inside one: incrlab's built-in strategies are one kind of lane
+/// ([`StrategyLane`]); a team's own pipeline run as an outside command is another.
+pub(super) trait Lane {
+    /// The lane's name in results and reports.
+    fn label(&self) -> &str;
+
+    /// Does the lane's run at `ctx` — every attempt, with its crashes and restarts — records
+    /// it, and returns what the target holds afterwards.
+    fn run(
+        &mut self,
+        engine: &mut dyn Engine,
+        ctx: &RunContext,
+        drain: bool,
+    ) -> Result<TargetContents>;
+
+    /// What the lane's target holds now.
+    fn contents(&mut self, engine: &mut dyn Engine) -> Result<TargetContents>;
+
+    /// The record of the run [`Lane::run`] just made, for the verdict to be written into.
+    fn last_record(&mut self) -> &mut RunRecord;
+
+    /// Whether the drain may stop as far as this lane goes: its last run changed neither the
+    /// target nor the state, and anything it owes the drain (a reconciliation) has run.
+    fn settled(&self) -> bool;
+
+    /// The lane's results, given the verdicts the runner tallied over its runs.
+    fn finish(self: Box<Self>, tally: &Tally, samples: Vec<WrongKey>) -> StrategyResult;
+}
+
+impl Lane for StrategyLane {
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn run(
+        &mut self,
+        engine: &mut dyn Engine,
+        ctx: &RunContext,
+        drain: bool,
+    ) -> Result<TargetContents> {
+        let faults = self.faults.take();
+        let context = faults.as_ref().map(|(faults, seed)| FaultContext {
+            faults,
+            seed: *seed,
+        });
+        let outcome = if self.check_idempotence {
+            run_lane_twice(engine, self, ctx, drain, context)
+        } else {
+            run_lane(engine, self, ctx, drain, context)
+        };
+        self.faults = faults;
+        outcome
+    }
+
+    fn contents(&mut self, engine: &mut dyn Engine) -> Result<TargetContents> {
+        engine.target_contents(self.target)
+    }
+
+    fn last_record(&mut self) -> &mut RunRecord {
+        self.records.last_mut().expect("run pushed a record")
+    }
+
+    fn settled(&self) -> bool {
+        !self.changed_last_run && (self.spec.reconcile_every.is_none() || self.reconciled_in_drain)
+    }
+
+    fn finish(self: Box<Self>, tally: &Tally, samples: Vec<WrongKey>) -> StrategyResult {
+        let lane = *self;
+        StrategyResult {
+            label: lane.label,
+            strategy: lane.spec.kind.name().to_string(),
+            write: lane.write.name().to_string(),
+            permanent: tally.last,
+            permanent_wrong_keys: tally.last_wrong_keys,
+            worst: tally.worst,
+            rows_scanned: lane.records.iter().map(|r| r.rows_scanned).sum(),
+            bytes_scanned: lane.records.iter().map(|r| r.bytes_scanned).sum(),
+            rows_read: lane.records.iter().map(|r| r.rows_read).sum(),
+            rows_written: lane.records.iter().map(|r| r.rows_written).sum(),
+            written: lane
+                .records
+                .iter()
+                .fold(TargetChanges::default(), |sum, r| sum + r.written),
+            settled: !lane.changed_last_run,
+            longest_divergence_runs: tally.longest_divergence_runs,
+            reconcile_every: lane.spec.reconcile_every,
+            idempotent: lane
+                .check_idempotence
+                .then_some(lane.first_non_idempotent_run.is_none()),
+            first_non_idempotent_run: lane.first_non_idempotent_run,
+            crashes: lane.crashes,
+            sample_wrong_keys: samples,
+            per_run: lane.records,
+            wall_ms: ms(lane.wall),
+            sql_ms: ms(lane.sql),
+            cpu_ms: ms(lane.cpu),
+        }
+    }
 }
 
 /// One strategy's run (every attempt of it). Returns the target's contents for verification
 /// (read after the timed part).
-pub(super) fn run_lane<E: Engine>(
-    engine: &mut E,
-    lane: &mut Lane,
+fn run_lane(
+    engine: &mut dyn Engine,
+    lane: &mut StrategyLane,
     ctx: &RunContext,
     drain: bool,
     faults: Option<FaultContext<'_>>,
@@ -180,251 +258,18 @@ pub(super) fn run_lane<E: Engine>(
         attempts,
         crashed_at,
         event_window_us,
-        watched_lsns: None,
+        watched: None,
     });
     Ok(versions)
-}
-
-/// One attempt of a run, with `crash` striking at its point. `chunks`: write in that many
-/// chunks (with `[faults]`), else in one statement.
-fn attempt<E: Engine>(
-    engine: &mut E,
-    lane: &mut Lane,
-    ctx: &RunContext,
-    state: &StrategyState,
-    reconcile: bool,
-    crash: Option<Crash>,
-    chunks: Option<u32>,
-) -> Result<Attempt> {
-    let strikes = |point: CrashPoint| crash.is_some_and(|c| c.point == point);
-    let mut out = Attempt::default();
-    // Whatever this attempt does not commit is lost with the process; the record says how
-    // much was committed and what the persisted state covers.
-    let crashed = |engine: &mut E, out: &mut Attempt, record: CrashRecord| -> Result<()> {
-        engine.crash_and_reopen(lane.target)?;
-        out.crash = Some(record);
-        Ok(())
-    };
-    let record = |point, chunks_committed, chunks, rows_committed, rows_replayed, rows_skipped| {
-        CrashRecord {
-            run: ctx.run,
-            attempt: 1,
-            point,
-            chunks_committed,
-            chunks,
-            rows_committed,
-            rows_replayed,
-            rows_skipped,
-        }
-    };
-
-    if strikes(CrashPoint::BeforeRead) {
-        crashed(
-            engine,
-            &mut out,
-            record(CrashPoint::BeforeRead, 0, 0, 0, 0, 0),
-        )?;
-        return Ok(out);
-    }
-    let (mut request, write_mode) = if reconcile {
-        let everything = ReadRequest {
-            spec: ReadSpec::All,
-            want_maxima: true,
-        };
-        (everything, WriteMode::Overwrite)
-    } else {
-        (lane.strategy.plan(state, ctx), lane.write)
-    };
-    if let ReadSpec::EventTimeWindow { from_us, to_us } = request.spec {
-        out.event_window_us = Some([from_us, to_us]);
-    }
-    // Only an attempt a crash will strike writes in chunks: a chunked write that completes
-    // leaves the same target and state as one statement, so crash-free attempts keep the
-    // one-statement path (and its speed).
-    let chunks = chunks.filter(|_| crash.is_some());
-    // A chunked write needs the batch read first (a fused read happens inside the write).
-    request.want_maxima |= chunks.is_some();
-    let read = engine.read(lane.target, request)?;
-    out.read = read;
-    if strikes(CrashPoint::AfterRead) {
-        crashed(
-            engine,
-            &mut out,
-            record(CrashPoint::AfterRead, 0, 0, 0, 0, 0),
-        )?;
-        return Ok(out);
-    }
-    // After a reconciliation the watermark restarts from what the full read saw, as if the
-    // strategy had just been deployed on the current table.
-    let base = if reconcile {
-        StrategyState::default()
-    } else {
-        state.clone()
-    };
-    let next = lane.strategy.advance(&base, &read, ctx);
-    let state_first = lane.spec.commit_order() == CommitOrder::BeforeWrite
-        && !lane.store.shares_data_transaction();
-    if state_first {
-        lane.store.save(engine, &next)?;
-        if strikes(CrashPoint::AfterStateCommit) {
-            let rows = read.rows_read;
-            crashed(
-                engine,
-                &mut out,
-                record(CrashPoint::AfterStateCommit, 0, 0, 0, 0, rows),
-            )?;
-            return Ok(out);
-        }
-    }
-
-    let in_transaction = lane.store.shares_data_transaction();
-    let Some(n) = chunks else {
-        // No crash this attempt: one statement, the read possibly fused into it.
-        if in_transaction {
-            engine.begin(lane.target)?;
-        }
-        let write = engine.write(lane.target, write_mode)?;
-        out.read.rows_read += write.rows_read;
-        out.read.rows_scanned += write.rows_scanned;
-        out.read.bytes_scanned += write.bytes_scanned;
-        out.written = write.changes;
-        if !state_first {
-            lane.store.save(engine, &next)?;
-        }
-        if in_transaction {
-            engine.commit(lane.target)?;
-        }
-        return Ok(out);
-    };
-
-    if in_transaction {
-        engine.begin(lane.target)?;
-    }
-    let stats = engine.stage_chunks(lane.target, n)?;
-    let stop_after = crash
-        .filter(|c| c.point == CrashPoint::MidWrite)
-        .map(|c| c.chunks_before(n));
-    let flush_every = lane.spec.offset_flush_every;
-    // Rows committed so far, and how many of them the persisted state covers.
-    let (mut committed_rows, mut covered_rows) = (0u64, if state_first { u64::MAX } else { 0 });
-    let mut since_flush = 0u64;
-    let mut written_maxima = ChunkStats::default();
-    // The crash after k chunks strikes once chunk k is committed and before anything
-    // acknowledges it (the offset flush below): the at-least-once window.
-    let mid_write_crash = |engine: &mut E,
-                           out: &mut Attempt,
-                           chunks_done: u32,
-                           committed_rows: u64,
-                           covered_rows: u64| {
-        let committed = if in_transaction { 0 } else { committed_rows };
-        let (replayed, skipped) = if state_first {
-            (0, read.rows_read - committed)
-        } else {
-            (committed - covered_rows.min(committed), 0)
-        };
-        let committed_chunks = if in_transaction { 0 } else { chunks_done };
-        crashed(
-            engine,
-            out,
-            record(
-                CrashPoint::MidWrite,
-                committed_chunks,
-                n,
-                committed,
-                replayed,
-                skipped,
-            ),
-        )
-    };
-    if stop_after == Some(0) {
-        mid_write_crash(engine, &mut out, 0, 0, 0)?;
-        return Ok(out);
-    }
-    for chunk in 1..=n {
-        let write = engine.write_chunk(lane.target, write_mode, chunk)?;
-        out.written += write.changes;
-        let chunk_stats = stats[chunk as usize - 1];
-        committed_rows += chunk_stats.rows;
-        since_flush += chunk_stats.rows;
-        written_maxima = ChunkStats {
-            rows: committed_rows,
-            max_id: written_maxima.max_id.max(chunk_stats.max_id),
-            max_updated_at_us: written_maxima
-                .max_updated_at_us
-                .max(chunk_stats.max_updated_at_us),
-            max_lsn: written_maxima.max_lsn.max(chunk_stats.max_lsn),
-        };
-        if stop_after == Some(chunk) {
-            mid_write_crash(engine, &mut out, chunk, committed_rows, covered_rows)?;
-            return Ok(out);
-        }
-        // At-least-once consumption: the offset follows the written events in steps of k.
-        if let Some(k) = flush_every {
-            if since_flush >= k && chunk < n {
-                let so_far = ReadStats {
-                    rows_read: committed_rows,
-                    max_id: written_maxima.max_id,
-                    max_updated_at_us: written_maxima.max_updated_at_us,
-                    max_lsn: written_maxima.max_lsn,
-                    ..ReadStats::default()
-                };
-                lane.store
-                    .save(engine, &lane.strategy.advance(&base, &so_far, ctx))?;
-                covered_rows = committed_rows;
-                since_flush = 0;
-            }
-        }
-    }
-    if strikes(CrashPoint::AfterWrite) {
-        let (committed, replayed) = if in_transaction {
-            (0, 0)
-        } else if state_first {
-            (committed_rows, 0)
-        } else {
-            (
-                committed_rows,
-                committed_rows - covered_rows.min(committed_rows),
-            )
-        };
-        crashed(
-            engine,
-            &mut out,
-            record(
-                CrashPoint::AfterWrite,
-                if in_transaction { 0 } else { n },
-                n,
-                committed,
-                replayed,
-                0,
-            ),
-        )?;
-        return Ok(out);
-    }
-    if !state_first {
-        lane.store.save(engine, &next)?;
-    }
-    if in_transaction {
-        engine.commit(lane.target)?;
-    }
-    if !state_first && strikes(CrashPoint::AfterStateCommit) {
-        let rows = committed_rows;
-        crashed(
-            engine,
-            &mut out,
-            record(CrashPoint::AfterStateCommit, n, n, rows, 0, 0),
-        )?;
-        return Ok(out);
-    }
-    Ok(out)
 }
 
 /// Runs a lane's run, then reruns it from the state persisted before it — a retry — and notes
 /// the first run whose retry left a different target or state. The retry's outcome is what
 /// the lane continues with, as in production; its time is not counted twice. The retry itself
 /// never crashes.
-pub(super) fn run_lane_twice<E: Engine>(
-    engine: &mut E,
-    lane: &mut Lane,
+fn run_lane_twice(
+    engine: &mut dyn Engine,
+    lane: &mut StrategyLane,
     ctx: &RunContext,
     drain: bool,
     faults: Option<FaultContext<'_>>,
@@ -479,7 +324,7 @@ pub(super) fn run_lane_twice<E: Engine>(
 }
 
 /// An order-independent fingerprint of a target's rows: the drain stops when it stops moving.
-pub(super) fn fingerprint(contents: &TargetContents) -> u64 {
+fn fingerprint(contents: &TargetContents) -> u64 {
     fn mix(mut z: u64) -> u64 {
         // splitmix64 finaliser: spreads every input bit over the output.
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -488,10 +333,17 @@ pub(super) fn fingerprint(contents: &TargetContents) -> u64 {
     }
     match contents {
         TargetContents::Mirror(v) => {
-            let sum = v.id.iter().zip(&v.lsn).fold(0u64, |acc, (&id, &lsn)| {
-                acc.wrapping_add(mix(mix(id as u64) ^ lsn as u64))
+            // Every column counts: a target that changed only a value has changed.
+            let sum = (0..v.len()).fold(0u64, |acc, row| {
+                let hashed = v
+                    .columns
+                    .iter()
+                    .fold(mix(v.id[row] as u64), |h, (_, values)| {
+                        mix(h ^ values[row] as u64)
+                    });
+                acc.wrapping_add(hashed)
             });
-            sum ^ mix(v.id.len() as u64)
+            sum ^ mix(v.len() as u64)
         }
         TargetContents::Totals(t) => {
             let rows = t.day.iter().zip(&t.total).zip(&t.rows);

@@ -5,25 +5,29 @@
 //! then further runs on the same grid until no strategy's target or state changes. Whatever
 //! is still wrong then is permanent.
 
+mod attempt;
 mod lane;
+mod tally;
+#[cfg(test)]
+mod tests;
 
 use std::time::{Duration, Instant};
 
-use lane::{run_lane, run_lane_twice, FaultContext, Lane};
+use lane::{Lane, StrategyLane};
+use tally::Tally;
 
-use crate::engine::{
-    DuckDbEngine, Engine, TargetChanges, TargetContents, TargetId, TargetVersions,
-};
+use crate::engine::{self, Engine, TargetContents, TargetId, TargetStorage};
 use crate::error::{Error, Result};
 use crate::explain;
 use crate::landing::Landing;
-use crate::results::{ms, RunResults, RunTimings, StrategyResult};
+use crate::median::median;
+use crate::results::{ms, InitialLoadTime, RunResults, RunTimings};
 use crate::scenario::{LoadedScenario, StrategyKind};
 use crate::sim::{generate_timed, History};
 use crate::state_store::StateStore;
 use crate::strategy::{from_spec, RunContext};
 use crate::timeline::{Timeline, MAX_LOST_PER_STRATEGY};
-use crate::verify::{check_totals, expected_totals, Divergence, Oracle, Verdict};
+use crate::verify::{check_totals, expected_totals, Oracle, Verdict, WatchedKey};
 
 /// Drain runs after which a target that still changes is reported as not settled (raised to
 /// k + 2 for a strategy reconciling every k runs). A strategy that re-appends the same rows
@@ -61,7 +65,19 @@ impl std::fmt::Debug for ProgressHook {
     }
 }
 
+/// Runs the scenario on the engine its `[engine]` section names.
 pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> {
+    let kind = loaded.scenario.engine.kind;
+    run_with(loaded, options, |storage| engine::open(kind, storage))
+}
+
+/// Runs the scenario on the engine `open` returns for the target storage the scenario needs
+/// (database files under `[faults]`, memory otherwise).
+pub fn run_with(
+    loaded: &LoadedScenario,
+    options: &RunOptions,
+    open: impl FnOnce(TargetStorage<'_>) -> Result<Box<dyn Engine>>,
+) -> Result<RunResults> {
     let started = Instant::now();
     let mut scenario = loaded.scenario.clone();
     let seed = options.seed.unwrap_or(scenario.seed);
@@ -76,14 +92,11 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         .map_err(|e| Error::io("cannot create a working directory", std::env::temp_dir(), e))?;
 
     // A crash closes and reopens a target's database, so under [faults] targets are files.
-    let mut engine = match &scenario.faults {
-        Some(_) => DuckDbEngine::open_with_target_files(work.path())?,
-        None => DuckDbEngine::open_in_memory()?,
+    let storage = match &scenario.faults {
+        Some(_) => TargetStorage::Files(work.path()),
+        None => TargetStorage::Memory,
     };
-    let faults = scenario
-        .faults
-        .as_ref()
-        .map(|faults| FaultContext { faults, seed });
+    let mut engine = open(storage)?;
     // Files land only when a strategy lists them: landing costs a Parquet write per file.
     let mut landing = match scenario
         .strategies
@@ -102,12 +115,12 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         }
         false => None,
     };
-    let mut lanes = Vec::with_capacity(scenario.strategies.len());
+    let mut lanes: Vec<Box<dyn Lane>> = Vec::with_capacity(scenario.strategies.len());
     for (i, spec) in scenario.strategies.iter().enumerate() {
         let target = TargetId(i as u32 + 1);
         engine.create_target(target, spec.model())?;
         let json_path = work.path().join(format!("state-t{}.json", target.0));
-        lanes.push(Lane {
+        lanes.push(Box::new(StrategyLane {
             spec: spec.clone(),
             label: spec.label(),
             strategy: from_spec(spec, scenario.schedule.interval.0),
@@ -116,23 +129,21 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             store: StateStore::new(spec.state_store(), target, json_path),
             records: Vec::new(),
             crashes: Vec::new(),
-            worst: Divergence::default(),
-            last: Divergence::default(),
             fingerprint: None,
             changed_last_run: false,
-            wrong_for: Vec::new(),
-            wrong_days_for: Default::default(),
             landing_dir: (spec.kind == StrategyKind::FileListing)
                 .then(|| landing.as_ref().map(|l| l.dir().to_path_buf()))
                 .flatten(),
-            longest_divergence_runs: 0,
             reconciled_in_drain: false,
             wall: Duration::ZERO,
             sql: Duration::ZERO,
             cpu: Duration::ZERO,
             first_non_idempotent_run: None,
-        });
+            faults: scenario.faults.clone().map(|f| (f, seed)),
+            check_idempotence: options.check_idempotence,
+        }));
     }
+    let mut tallies: Vec<Tally> = lanes.iter().map(|_| Tally::default()).collect();
 
     let load_started = Instant::now();
     let initial = history.committed_between(i64::MIN, 0);
@@ -197,32 +208,11 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
         advance_time += advance_started.elapsed();
 
         oracle.advance_to(&history, time_us);
-        for lane in &mut lanes {
-            let versions = if options.check_idempotence {
-                run_lane_twice(&mut engine, lane, &ctx, drain, faults)?
-            } else {
-                run_lane(&mut engine, lane, &ctx, drain, faults)?
-            };
+        for (lane, tally) in lanes.iter_mut().zip(&mut tallies) {
+            let contents = lane.run(engine.as_mut(), &ctx, drain)?;
             let verify_started = Instant::now();
-            let (verdict, oldest) = match &versions {
-                TargetContents::Mirror(v) => {
-                    let verdict = oracle.check(v, 0);
-                    (verdict, oracle.age_wrong_keys(&mut lane.wrong_for))
-                }
-                TargetContents::Totals(t) => {
-                    let (verdict, wrong_days) =
-                        check_totals(&expected_totals(&oracle, &history), t, 0);
-                    (verdict, age_days(&mut lane.wrong_days_for, &wrong_days))
-                }
-            };
-            let record = lane.records.last_mut().expect("run_lane pushed a record");
-            record.divergence = verdict.divergence;
-            if let (Some(key), TargetContents::Mirror(v)) = (options.watch_key, &versions) {
-                record.watched_lsns = Some(held_by(v, key));
-            }
-            lane.worst = lane.worst.max(verdict.divergence);
-            lane.last = verdict.divergence;
-            lane.longest_divergence_runs = lane.longest_divergence_runs.max(oldest);
+            let record = lane.last_record();
+            tally.verify(&mut oracle, &history, &contents, record, options.watch_key);
             verify_time += verify_started.elapsed();
         }
 
@@ -235,9 +225,7 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
             (hook.0)(run_number, history.run_times_us.len() as u32);
         }
         if drain {
-            let settled = lanes.iter().all(|l| {
-                !l.changed_last_run && (l.spec.reconcile_every.is_none() || l.reconciled_in_drain)
-            });
+            let settled = lanes.iter().all(|l| l.settled());
             if (settled && drain_runs >= 2) || drain_runs >= max_drain_runs {
                 break;
             }
@@ -247,15 +235,15 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
     // The final samples: one more read of each target, keeping the first wrong keys.
     let mut strategies = Vec::with_capacity(lanes.len());
     let mut wrong_ids = Vec::with_capacity(lanes.len());
-    for lane in lanes {
-        let (samples, lost_ids, final_versions) = if lane.last.is_exact() {
-            (Vec::new(), Vec::new(), None)
+    for (i, (mut lane, tally)) in lanes.into_iter().zip(&tallies).enumerate() {
+        let (samples, lost_ids, has_keys) = if tally.last.is_exact() {
+            (Vec::new(), Vec::new(), false)
         } else {
-            match engine.target_contents(lane.target)? {
-                TargetContents::Mirror(versions) => {
-                    let samples = oracle.check(&versions, SAMPLE_WRONG_KEYS).samples;
-                    let lost = oracle.check(&versions, MAX_LOST_PER_STRATEGY).samples;
-                    (samples, lost.iter().map(|k| k.id).collect(), Some(versions))
+            match lane.contents(engine.as_mut())? {
+                TargetContents::Mirror(rows) => {
+                    let samples = oracle.check(&history, &rows, SAMPLE_WRONG_KEYS).samples;
+                    let lost = oracle.check(&history, &rows, MAX_LOST_PER_STRATEGY).samples;
+                    (samples, lost.iter().map(|k| k.id).collect(), true)
                 }
                 // Days, not keys: their reasons are the totals themselves, and the timeline
                 // (which follows keys) has nothing to mark.
@@ -263,59 +251,42 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
                     let expected = expected_totals(&oracle, &history);
                     let Verdict { samples, .. } =
                         check_totals(&expected, &totals, SAMPLE_WRONG_KEYS).0;
-                    (samples, Vec::new(), None)
+                    (samples, Vec::new(), false)
                 }
             }
         };
-        wrong_ids.push((lane.spec.label(), lane.last.total(), lost_ids));
-        strategies.push(StrategyResult {
-            label: lane.spec.label(),
-            strategy: lane.spec.kind.name().to_string(),
-            write: lane.write.name().to_string(),
-            permanent: lane.last,
-            worst: lane.worst,
-            rows_scanned: lane.records.iter().map(|r| r.rows_scanned).sum(),
-            bytes_scanned: lane.records.iter().map(|r| r.bytes_scanned).sum(),
-            rows_read: lane.records.iter().map(|r| r.rows_read).sum(),
-            rows_written: lane.records.iter().map(|r| r.rows_written).sum(),
-            written: lane
-                .records
-                .iter()
-                .fold(TargetChanges::default(), |sum, r| sum + r.written),
-            settled: !lane.changed_last_run,
-            longest_divergence_runs: lane.longest_divergence_runs,
-            reconcile_every: lane.spec.reconcile_every,
-            idempotent: options
-                .check_idempotence
-                .then_some(lane.first_non_idempotent_run.is_none()),
-            first_non_idempotent_run: lane.first_non_idempotent_run,
-            crashes: lane.crashes,
-            sample_wrong_keys: samples,
-            per_run: lane.records,
-            wall_ms: ms(lane.wall),
-            sql_ms: ms(lane.sql),
-            cpu_ms: ms(lane.cpu),
-        });
-        if let (Some(result), Some(versions)) = (strategies.last_mut(), final_versions) {
-            let ids: Vec<i64> = result.sample_wrong_keys.iter().map(|k| k.id).collect();
-            let reasons: Vec<String> = explain::versions_of_keys(&history, &ids)
-                .iter()
-                .zip(&ids)
-                .map(|(key_versions, &id)| {
-                    let held = held_by(&versions, id);
-                    explain::reason(key_versions, result, &lane.spec, id, &held)
-                })
-                .collect();
+        wrong_ids.push((lane.label().to_string(), tally.last.total(), lost_ids));
+        let mut result = lane.finish(tally, samples);
+        if has_keys {
+            let spec = &scenario.strategies[i];
+            let explainer = explain::Explainer::new(spec, &result, interval);
+            let reasons: Vec<String> = explain::versions_of_keys(
+                &history,
+                &result
+                    .sample_wrong_keys
+                    .iter()
+                    .map(|k| k.id)
+                    .collect::<Vec<_>>(),
+            )
+            .iter()
+            .zip(&result.sample_wrong_keys)
+            .map(|(key_versions, k)| {
+                let held = WatchedKey {
+                    class: Some(k.class),
+                    held_lsns: k.held_lsns.clone(),
+                    wrong_columns: k.wrong_columns.clone(),
+                };
+                explainer.reason(key_versions, k.id, &held)
+            })
+            .collect();
             for (k, why) in result.sample_wrong_keys.iter_mut().zip(reasons) {
                 k.reason = why;
             }
         }
+        strategies.push(result);
     }
 
-    if !bare_copies.is_empty() {
-        bare_copies.sort_unstable();
-        timings.bare_copy_ms = Some(ms(bare_copies[bare_copies.len() / 2]));
-    }
+    timings.bare_copy_ms = median(bare_copies.iter().map(|&d| ms(d)).collect());
     let timeline = Timeline::build(&history, scenario.writers.count, &wrong_ids);
     timings.generate_ms = ms(generate_time);
     timings.generate_initial_ms = ms(generation.initial_table);
@@ -339,33 +310,6 @@ pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> 
     })
 }
 
-/// Ages every wrong day by one run and forgets the days that are right again; returns the age
-/// of the oldest wrong day, in runs.
-fn age_days(ages: &mut std::collections::BTreeMap<i64, u32>, wrong_days: &[i64]) -> u32 {
-    let wrong: std::collections::BTreeSet<i64> = wrong_days.iter().copied().collect();
-    ages.retain(|day, _| wrong.contains(day));
-    let mut oldest = 0;
-    for day in wrong {
-        let age = ages.entry(day).or_insert(0);
-        *age += 1;
-        oldest = oldest.max(*age);
-    }
-    oldest
-}
-
-/// The versions (lsns) a target holds for one key, in order.
-fn held_by(versions: &TargetVersions, key: i64) -> Vec<i64> {
-    let mut held: Vec<i64> = versions
-        .id
-        .iter()
-        .zip(&versions.lsn)
-        .filter(|(&id, _)| id == key)
-        .map(|(_, &lsn)| lsn)
-        .collect();
-    held.sort_unstable();
-    held
-}
-
 fn ceil_to_multiple(t: i64, step: i64) -> i64 {
     t.div_euclid(step) * step + if t.rem_euclid(step) == 0 { 0 } else { step }
 }
@@ -377,20 +321,13 @@ fn ceil_to_multiple(t: i64, step: i64) -> i64 {
 pub fn time_initial_load(loaded: &LoadedScenario, seed: Option<u64>) -> Result<InitialLoadTime> {
     let seed = seed.unwrap_or(loaded.scenario.seed);
     let (history, generation) = generate_timed(&loaded.scenario, seed);
-    let mut engine = DuckDbEngine::open_in_memory()?;
+    let mut engine = engine::open(loaded.scenario.engine.kind, TargetStorage::Memory)?;
     let started = Instant::now();
     engine.apply_changes(&history, history.committed_between(i64::MIN, 0))?;
     Ok(InitialLoadTime {
         generate: generation.initial_table,
         load: started.elapsed(),
     })
-}
-
-/// See [`time_initial_load`].
-#[derive(Debug, Clone, Copy)]
-pub struct InitialLoadTime {
-    pub generate: Duration,
-    pub load: Duration,
 }
 
 /// The history a scenario produces, for `simulate` and for tests that reason about it.

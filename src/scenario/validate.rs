@@ -200,7 +200,7 @@ fn validate_expectations(s: &Scenario) -> Result<(), Problem> {
     let labels: Vec<String> = s.strategies.iter().map(|spec| spec.label()).collect();
     for (i, e) in s.expectations.iter().enumerate() {
         let at = |key: &str| format!("expect[{}].{key}", i + 1);
-        if e.strategy != crate::expect::ALL && !labels.contains(&e.strategy) {
+        if e.strategy != super::ALL && !labels.contains(&e.strategy) {
             return problem(
                 at("strategy"),
                 format!(
@@ -326,6 +326,9 @@ fn validate_transactions(s: &Scenario) -> Result<(), Problem> {
             "transactions.late_fraction",
             format!("must be between 0 and 1, got {}", t.late_fraction),
         );
+    }
+    if let Some(message) = t.rows.problem() {
+        return problem("transactions.rows", message);
     }
     Ok(())
 }

@@ -1,13 +1,24 @@
 //! Generates the history of a scenario: the initial table, then each interval's transactions
-//! with their begin and commit times, writers, clock readings, ids and lsns.
+//! with their begin, statement and commit times, writers, clock readings, ids and lsns.
 //!
-//! The time model (DESIGN.md): ids are drawn from a global sequence at *begin*, lsns at
-//! *commit*; `updated_at` is the writer's clock at begin truncated to the granularity;
-//! `event_time` is fixed at insert (the begin, or `lateness` behind it for late rows) and kept
-//! by every later version of the row. Updates
-//! and deletes only touch keys whose insert committed before the interval started, and a
-//! delete only touches a key with no change still in flight, so applying the history in commit
-//! order never updates or resurrects a row that does not exist.
+//! The time model (DESIGN.md, docs/scenarios.md): ids are drawn from a global sequence at
+//! *begin*, lsns at *commit*; `updated_at` is the writer's clock at begin truncated to the
+//! granularity; `event_time` is fixed at insert (the begin, or `lateness` behind it for late
+//! rows) and kept by every later version of the row.
+//!
+//! What a real OLTP database does under READ COMMITTED, the generator does too:
+//! - **Row locks.** A transaction asks for the locks of the rows it changes at its begin, and a
+//!   lock is granted when the key's previous change commits (waiters in the order they asked).
+//!   Its statement runs once it holds every lock (`statement_us`), it commits its own delay
+//!   after that, and its `updated_at` stays the writer's clock at its *begin* — so a
+//!   transaction that waited can stamp an older time than the version it replaces. Per key,
+//!   statement times, commits and lsns are therefore in one order.
+//! - **Transactions of several rows** (`[transactions] rows`) share begin, statement, commit,
+//!   writer, `updated_at` and xid, take consecutive lsns and become visible together.
+//! - Updates and deletes only touch keys whose insert committed before the interval started,
+//!   and a deleted key is never picked again, so applying the history in commit order never
+//!   updates or resurrects a row that does not exist. No change asked for is dropped: the
+//!   counts per interval are [`crate::scenario::Churn::rows_per_interval`], exactly.
 
 use std::time::{Duration, Instant};
 
@@ -20,15 +31,23 @@ use super::live_keys::{KeyChooser, LiveKeys};
 use super::seeds::{rng_for, Concern};
 use crate::scenario::{DeleteMode, Scenario};
 
-/// One change before lsns are assigned.
+/// One transaction before lsns are assigned: what its rows share.
 struct Tx {
-    op: Op,
-    id: i64,
+    xid: i64,
+    /// Its rows, in `rows`.
+    rows: std::ops::Range<usize>,
     begin_us: i64,
+    statement_us: i64,
     commit_us: i64,
     writer: u32,
     clock_offset_us: i64,
     updated_at_us: i64,
+}
+
+/// One row a transaction changes.
+struct Row {
+    op: Op,
+    id: i64,
     event_time_us: i64,
     value: i64,
     is_deleted: bool,
@@ -91,7 +110,10 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
     h.lsn.extend(1..=n);
     h.op.resize(initial, Op::Insert);
     h.id.extend(1..=n);
+    // The initial load is one transaction (xid 0) that began, ran and committed at t = 0.
+    h.xid.resize(initial, 0);
     h.begin_us.resize(initial, 0);
+    h.statement_us.resize(initial, 0);
     h.commit_us.resize(initial, 0);
     h.writer.extend((0..initial).map(|i| (i as u32) % writers));
     h.clock_offset_us.extend(
@@ -113,13 +135,17 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
     let mut next_id = initial as i64 + 1;
     let initial_table = started.elapsed();
 
-    // Keys with a change in flight cannot be deleted (see module docs).
-    let mut busy_until: Vec<i64> = vec![0; initial + 1];
+    // Row locks: per key, the commit of its last change so far. A change to a key whose
+    // previous change has not committed waits for that commit (module docs).
+    let mut locked_until: Vec<i64> = vec![0; initial + 1];
     // Inserts not yet committed, promoted to `live` when an interval starts after their commit.
     let mut pending_inserts: std::collections::BinaryHeap<std::cmp::Reverse<(i64, i64)>> =
         Default::default();
+    let tx_rows = scenario.transactions.rows;
+    let mut next_xid = 1i64;
 
     let mut txs: Vec<Tx> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for run in 1..=runs {
         let start = (run - 1) * interval;
         while let Some(&std::cmp::Reverse((commit, id))) = pending_inserts.peek() {
@@ -131,9 +157,7 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
         }
 
         let live_rows = live.len() as u64;
-        let n_ins = scenario.churn.inserts.rows(live_rows);
-        let n_upd = scenario.churn.updates.rows(live_rows);
-        let n_del = scenario.churn.deletes.rows(live_rows).min(live_rows);
+        let (n_ins, n_upd, n_del) = scenario.churn.rows_per_interval(live_rows);
 
         let mut ops: Vec<Op> = Vec::with_capacity((n_ins + n_upd + n_del) as usize);
         ops.extend(std::iter::repeat_n(Op::Insert, n_ins as usize));
@@ -141,38 +165,40 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
         ops.extend(std::iter::repeat_n(Op::Delete, n_del as usize));
         ops.shuffle(&mut data);
 
-        let mut begin_times: Vec<i64> = (0..ops.len())
+        // Cut the interval's changes into transactions (one row each unless `rows` says more).
+        let mut sizes: Vec<usize> = Vec::new();
+        let mut left = ops.len();
+        while left > 0 {
+            let size = (tx_rows.sample(&mut data) as usize).min(left);
+            sizes.push(size);
+            left -= size;
+        }
+
+        let mut begin_times: Vec<i64> = (0..sizes.len())
             .map(|_| start + 1 + begins.random_range(0..interval))
             .collect();
         begin_times.sort_unstable();
 
         // Deletes first (they remove keys from `live`), then updates from what is left, so no
-        // key is both updated and deleted within one interval.
+        // key is both updated and deleted within one interval. A key with a change in flight
+        // can be picked: its change waits on the row lock instead.
         let mut chooser = KeyChooser::new(&live, scenario.churn.key_skew);
         let mut delete_keys = Vec::with_capacity(n_del as usize);
         for _ in 0..n_del {
-            let mut found = None;
-            for _attempt in 0..64 {
-                match chooser.pick(&live, &mut data) {
-                    Some(id) if busy_until[id as usize] <= start => {
-                        found = Some(id);
-                        break;
-                    }
-                    Some(_) => continue,
-                    None => break,
-                }
-            }
-            if let Some(id) = found {
-                live.remove(id);
-                delete_keys.push(id);
-            }
+            let id = chooser
+                .pick(&live, &mut data)
+                .expect("n_del ≤ live rows: a live key remains");
+            live.remove(id);
+            delete_keys.push(id);
+            // The chooser's ranks cover the shrinking set (it clamps), so picks stay live.
         }
         if !delete_keys.is_empty() {
             chooser = KeyChooser::new(&live, scenario.churn.key_skew);
         }
         let mut delete_keys = delete_keys.into_iter();
 
-        for (op, begin) in ops.into_iter().zip(begin_times) {
+        let mut ops = ops.into_iter();
+        for (size, begin) in sizes.into_iter().zip(begin_times) {
             let writer = data.random_range(0..writers);
             let offset = clocks.reading_offset_us(writer, begin, &mut clock_rng);
             let delay = if delays.random_bool(scenario.transactions.late_fraction) {
@@ -181,76 +207,105 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
                 scenario.transactions.commit_delay.sample(&mut delays)
             }
             .max(0);
-            let commit = begin + delay;
-            let (op, id, is_deleted) = match op {
-                Op::Insert => {
-                    let id = next_id;
-                    next_id += 1;
-                    // Business time is the begin, unless the row was created elsewhere and
-                    // synced late: then it lies `lateness` behind.
-                    let late = event_times.random_bool(lateness.late_fraction);
-                    let behind = if late {
-                        lateness.lateness.sample(&mut event_times).max(0)
-                    } else {
-                        0
-                    };
-                    event_time_of.push(begin - behind);
-                    busy_until.push(commit);
-                    pending_inserts.push(std::cmp::Reverse((commit, id)));
-                    (Op::Insert, id, false)
+            let first_row = rows.len();
+            for op in ops.by_ref().take(size) {
+                let (op, id, is_deleted) = match op {
+                    Op::Insert => {
+                        let id = next_id;
+                        next_id += 1;
+                        // Business time is the begin, unless the row was created elsewhere and
+                        // synced late: then it lies `lateness` behind.
+                        let late = event_times.random_bool(lateness.late_fraction);
+                        let behind = if late {
+                            lateness.lateness.sample(&mut event_times).max(0)
+                        } else {
+                            0
+                        };
+                        event_time_of.push(begin - behind);
+                        locked_until.push(0);
+                        (Op::Insert, id, false)
+                    }
+                    Op::Update => {
+                        let id = chooser
+                            .pick(&live, &mut data)
+                            .expect("updates are only asked for while keys are live");
+                        (Op::Update, id, false)
+                    }
+                    Op::Delete => {
+                        let id = delete_keys.next().expect("one key was picked per delete");
+                        match scenario.churn.delete_mode {
+                            DeleteMode::Hard => (Op::Delete, id, false),
+                            DeleteMode::Soft => (Op::Update, id, true),
+                        }
+                    }
+                };
+                rows.push(Row {
+                    op,
+                    id,
+                    event_time_us: event_time_of[id as usize],
+                    value: data.random_range(1..=10_000),
+                    is_deleted,
+                });
+            }
+            // The transaction asks for its rows' locks at its begin; each is granted when the
+            // key's previous change commits (waiters are served in the order they asked, and
+            // transactions are taken here in begin order). Its statement runs once it holds
+            // them all, and it commits its own delay later.
+            let tx_rows = &rows[first_row..];
+            let statement = tx_rows
+                .iter()
+                .map(|r| locked_until[r.id as usize])
+                .fold(begin, i64::max);
+            let commit = statement + delay;
+            for r in tx_rows {
+                locked_until[r.id as usize] = commit;
+                if r.op == Op::Insert {
+                    pending_inserts.push(std::cmp::Reverse((commit, r.id)));
                 }
-                Op::Update => match chooser.pick(&live, &mut data) {
-                    Some(id) => (Op::Update, id, false),
-                    None => continue,
-                },
-                Op::Delete => match delete_keys.next() {
-                    Some(id) => match scenario.churn.delete_mode {
-                        DeleteMode::Hard => (Op::Delete, id, false),
-                        DeleteMode::Soft => (Op::Update, id, true),
-                    },
-                    None => continue,
-                },
-            };
-            let slot = id as usize;
-            busy_until[slot] = busy_until[slot].max(commit);
+            }
             txs.push(Tx {
-                op,
-                id,
+                xid: next_xid,
+                rows: first_row..rows.len(),
                 begin_us: begin,
+                statement_us: statement,
                 commit_us: commit,
                 writer,
                 clock_offset_us: offset,
                 updated_at_us: truncate_to(begin + offset, granularity),
-                event_time_us: event_time_of[slot],
-                value: data.random_range(1..=10_000),
-                is_deleted,
             });
+            next_xid += 1;
         }
     }
 
-    // Commit order defines lsn. Ties in commit time are broken by begin, then by generation
-    // order, so the order never depends on anything but the seed. Sorting small keys and
-    // gathering afterwards is several times faster than moving the transactions themselves.
+    // Commit order defines lsn. Ties in commit time are broken by the order transactions took
+    // their locks (their xid: begin order), so two changes of one key that commit at the same
+    // instant keep their lock order, and a transaction's rows take consecutive lsns.
     let mut order: Vec<(i64, i64, u32)> = txs
         .iter()
         .enumerate()
-        .map(|(i, t)| (t.commit_us, t.begin_us, i as u32))
+        .map(|(i, t)| (t.commit_us, t.xid, i as u32))
         .collect();
     order.sort_unstable();
-    reserve(&mut h, txs.len());
-    for (i, &(_, _, at)) in order.iter().enumerate() {
+    reserve(&mut h, rows.len());
+    let mut lsn = initial as i64;
+    for &(_, _, at) in &order {
         let tx = &txs[at as usize];
-        h.lsn.push((initial + i) as i64 + 1);
-        h.op.push(tx.op);
-        h.id.push(tx.id);
-        h.begin_us.push(tx.begin_us);
-        h.commit_us.push(tx.commit_us);
-        h.writer.push(tx.writer);
-        h.clock_offset_us.push(tx.clock_offset_us);
-        h.updated_at_us.push(tx.updated_at_us);
-        h.event_time_us.push(tx.event_time_us);
-        h.value.push(tx.value);
-        h.is_deleted.push(tx.is_deleted);
+        for row in &rows[tx.rows.clone()] {
+            lsn += 1;
+            h.lsn.push(lsn);
+            h.op.push(row.op);
+            h.id.push(row.id);
+            h.xid.push(tx.xid);
+            h.begin_us.push(tx.begin_us);
+            h.statement_us.push(tx.statement_us);
+            h.commit_us.push(tx.commit_us);
+            h.writer.push(tx.writer);
+            h.clock_offset_us.push(tx.clock_offset_us);
+            h.updated_at_us.push(tx.updated_at_us);
+            h.event_time_us.push(row.event_time_us);
+            h.value.push(row.value);
+            h.is_deleted.push(row.is_deleted);
+        }
     }
     h.max_id = next_id - 1;
     let times = GenerationTimes {
@@ -262,6 +317,8 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
 
 fn reserve(h: &mut History, n: usize) {
     h.lsn.reserve(n);
+    h.xid.reserve(n);
+    h.statement_us.reserve(n);
     h.op.reserve(n);
     h.id.reserve(n);
     h.begin_us.reserve(n);

@@ -5,7 +5,8 @@
 //! how the source is advanced run by run without searching.
 
 /// What a change did to its row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 #[repr(u8)]
 pub enum Op {
     Insert = b'I',
@@ -34,8 +35,13 @@ pub struct History {
     pub lsn: Vec<i64>,
     pub op: Vec<Op>,
     pub id: Vec<i64>,
+    /// The transaction's id, drawn at begin (PostgreSQL's xid): rows of one transaction share it.
+    pub xid: Vec<i64>,
     /// True time the transaction began.
     pub begin_us: Vec<i64>,
+    /// True time the change's statement ran: its begin, or, when it waited on a row lock, the
+    /// commit of the change it waited for.
+    pub statement_us: Vec<i64>,
     /// True time it committed; visible to readers from here on.
     pub commit_us: Vec<i64>,
     pub writer: Vec<u32>,
@@ -77,7 +83,7 @@ impl History {
     /// A hash over every column: two histories with the same digest are the same history.
     pub fn digest(&self) -> String {
         let mut h = blake3::Hasher::new();
-        h.update(b"incrlab/history/v1");
+        h.update(b"incrlab/history/v2");
         fn ints(h: &mut blake3::Hasher, name: &str, col: impl Iterator<Item = i64>) {
             h.update(name.as_bytes());
             for v in col {
@@ -87,7 +93,9 @@ impl History {
         ints(&mut h, "lsn", self.lsn.iter().copied());
         ints(&mut h, "op", self.op.iter().map(|o| *o as u8 as i64));
         ints(&mut h, "id", self.id.iter().copied());
+        ints(&mut h, "xid", self.xid.iter().copied());
         ints(&mut h, "begin", self.begin_us.iter().copied());
+        ints(&mut h, "statement", self.statement_us.iter().copied());
         ints(&mut h, "commit", self.commit_us.iter().copied());
         ints(&mut h, "writer", self.writer.iter().map(|&w| w as i64));
         ints(&mut h, "offset", self.clock_offset_us.iter().copied());

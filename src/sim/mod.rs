@@ -3,6 +3,7 @@
 //! Invariant: this module knows nothing of engines, strategies or verification. It turns a
 //! scenario and a seed into a [`History`] and nothing else.
 
+mod audit;
 mod clock;
 mod export;
 mod generator;
@@ -10,6 +11,7 @@ mod history;
 mod live_keys;
 mod seeds;
 
+pub use audit::{audit, Audit};
 pub use clock::{truncate_to, WriterClocks};
 pub use export::{history_frame, write_history_parquet};
 pub use generator::{generate, generate_timed, GenerationTimes};

@@ -6,6 +6,48 @@
 //! zero to zero or above, interpolated linearly in `log(x)`: sweep axes are geometric
 //! (0.1%, 1%, 10%), so a straight line in log space is the honest guess between two points.
 
+use serde::{Deserialize, Serialize};
+
+use super::axes::{
+    churn_axes, churn_values, mean_at_churn, mean_at_rows, rows_axes, rows_axis_points, seeds_of,
+};
+use super::{Measure, PointResult, PointStrategy};
+use crate::scenario::{Micros, StrategyKind};
+
+/// What a crossover search found along an axis: a crossing, or which side the incremental
+/// strategy stayed on across the whole swept range. (`null` alone could not tell "never pays"
+/// from "pays at every swept point".)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrossoverVerdict {
+    /// The curves meet inside the swept range (`value` says where).
+    Crosses,
+    /// Incremental is cheaper (or faster) at every swept point.
+    PaysThroughout,
+    /// Incremental is never cheaper (or faster) than full reprocessing in the swept range.
+    NeverPays,
+}
+
+impl CrossoverVerdict {
+    /// The verdict of a search that found `crossing`, where `pays_at_start` says whether
+    /// incremental beat full at the first swept point.
+    pub fn of(crossing: Option<f64>, pays_at_start: bool) -> Self {
+        match (crossing, pays_at_start) {
+            (Some(_), _) => CrossoverVerdict::Crosses,
+            (None, true) => CrossoverVerdict::PaysThroughout,
+            (None, false) => CrossoverVerdict::NeverPays,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CrossoverVerdict::Crosses => "crosses",
+            CrossoverVerdict::PaysThroughout => "pays throughout",
+            CrossoverVerdict::NeverPays => "never pays",
+        }
+    }
+}
+
 /// The first `x` at which `incremental` reaches `full`, or `None` when it stays below (or
 /// starts at or above) across the whole range. `xs` must be ascending and positive.
 pub fn crossing(xs: &[f64], incremental: &[f64], full: &[f64]) -> Option<f64> {
@@ -27,9 +69,204 @@ pub fn crossing(xs: &[f64], incremental: &[f64], full: &[f64]) -> Option<f64> {
     None
 }
 
+/// Where a strategy's per-run time (or cost) meets full reprocessing's: along the churn axis
+/// for one table size, or along the rows axis for one number of changed rows. `value` is the
+/// crossing of the seed-averaged curves, `low`/`high` the range of the per-seed crossings; all
+/// `None` when the curves do not meet in the swept range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Crossover {
+    pub label: String,
+    pub strategy: String,
+    pub write: String,
+    pub axis: String,
+    pub measure: String,
+    /// The table size of a churn axis (`None` on the rows axis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// The changed rows per interval held fixed along a rows axis (`None` on a churn axis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_rows: Option<u64>,
+    /// The lag of the `updated_at` strategies in these points, when the sweep varies it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_us: Option<i64>,
+    /// Whether the curves cross in the swept range, and if not, which side incremental stayed
+    /// on.
+    pub verdict: CrossoverVerdict,
+    pub value: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+}
+
+impl Crossover {
+    /// Where the axis sits: `1000000 rows` (churn axis) or `10000 changed rows per interval`
+    /// (rows axis), with the lag when the sweep varies it.
+    pub fn setting(&self) -> String {
+        let lag = self
+            .lag_us
+            .map_or(String::new(), |l| format!(", lag {}", Micros(l)));
+        match (self.rows, self.changed_rows) {
+            (Some(rows), _) => format!("{rows} rows{lag}"),
+            (None, Some(changed)) => format!("{changed} changed rows per interval{lag}"),
+            (None, None) => lag.trim_start_matches(", ").to_string(),
+        }
+    }
+}
+
+/// The measures a sweep's points carry: time always, cost when the scenario has a `[cost]`.
+fn measures(points: &[PointResult]) -> Vec<Measure> {
+    let costed = points
+        .iter()
+        .flat_map(|p| &p.strategies)
+        .any(|s| s.cost_per_run.is_some());
+    if costed {
+        vec![Measure::Time, Measure::Cost]
+    } else {
+        vec![Measure::Time]
+    }
+}
+
+/// Every crossover of a sweep: per churn axis (table size, lag) and per rows axis (changed
+/// rows), for each incremental strategy and measure.
+pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
+    let mut out = Vec::new();
+    for measure in measures(points) {
+        for (rows, lag_us) in churn_axes(points) {
+            let axis: Vec<&PointResult> = points
+                .iter()
+                .filter(|p| p.point.rows == rows && p.point.lag_us == lag_us)
+                .collect();
+            let churns = churn_values(&axis);
+            let curve = |label: &str, seed: Option<u64>| -> Vec<f64> {
+                churns
+                    .iter()
+                    .map(|&c| mean_at_churn(&axis, label, c, seed, measure).unwrap_or(0.0))
+                    .collect()
+            };
+            // Along churn, incremental starts cheaper and meets full as changes grow.
+            let found = |label: &str, full: &str, seed: Option<u64>| {
+                crossing(&churns, &curve(label, seed), &curve(full, seed))
+            };
+            // At the smallest churn, incremental pays when it is below full.
+            let pays_at_start =
+                |label: &str, full: &str| curve(label, None).first() < curve(full, None).first();
+            for (s, value, low, high, verdict) in crossings_on(&axis, found, pays_at_start) {
+                out.push(Crossover {
+                    label: s.label.clone(),
+                    strategy: s.strategy.clone(),
+                    write: s.write.clone(),
+                    axis: "churn".into(),
+                    measure: measure.name().into(),
+                    rows: Some(rows),
+                    changed_rows: None,
+                    lag_us,
+                    verdict,
+                    value,
+                    low,
+                    high,
+                });
+            }
+        }
+        for (changed, sizes) in rows_axes(points) {
+            let axis = rows_axis_points(points, changed);
+            let xs: Vec<f64> = sizes.iter().map(|&r| r as f64).collect();
+            let curve = |label: &str, seed: Option<u64>| -> Vec<f64> {
+                sizes
+                    .iter()
+                    .map(|&r| mean_at_rows(&axis, label, r, seed, measure).unwrap_or(0.0))
+                    .collect()
+            };
+            // Along table size at fixed change, full grows and meets incremental from below:
+            // above the crossing, incremental pays.
+            let found = |label: &str, full: &str, seed: Option<u64>| {
+                crossing(&xs, &curve(full, seed), &curve(label, seed))
+            };
+            // At the smallest table, incremental pays when full is not below it.
+            let pays_at_start =
+                |label: &str, full: &str| curve(full, None).first() >= curve(label, None).first();
+            for (s, value, low, high, verdict) in crossings_on(&axis, found, pays_at_start) {
+                out.push(Crossover {
+                    label: s.label.clone(),
+                    strategy: s.strategy.clone(),
+                    write: s.write.clone(),
+                    axis: "rows".into(),
+                    measure: measure.name().into(),
+                    rows: None,
+                    changed_rows: Some(changed),
+                    lag_us: axis.first().and_then(|p| p.point.lag_us),
+                    verdict,
+                    value,
+                    low,
+                    high,
+                });
+            }
+        }
+    }
+    out
+}
+
+type Found<'a> = (
+    &'a PointStrategy,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    CrossoverVerdict,
+);
+
+/// For each incremental strategy of an axis: the crossing of the seed-averaged curves and the
+/// range of the per-seed crossings, as `found(label, full label, seed)` computes them.
+fn crossings_on<'a>(
+    axis: &[&'a PointResult],
+    found: impl Fn(&str, &str, Option<u64>) -> Option<f64>,
+    pays_at_start: impl Fn(&str, &str) -> bool,
+) -> Vec<Found<'a>> {
+    let Some(first) = axis.first() else {
+        return Vec::new();
+    };
+    let Some(full) = first
+        .strategies
+        .iter()
+        .find(|s| s.strategy == StrategyKind::Full.name())
+    else {
+        return Vec::new();
+    };
+    let seeds = seeds_of(axis);
+    first
+        .strategies
+        .iter()
+        .filter(|s| s.strategy != StrategyKind::Full.name())
+        .map(|s| {
+            let value = found(&s.label, &full.label, None);
+            let per_seed: Vec<f64> = seeds
+                .iter()
+                .filter_map(|&seed| found(&s.label, &full.label, Some(seed)))
+                .collect();
+            let low = per_seed.iter().copied().reduce(f64::min);
+            let high = per_seed.iter().copied().reduce(f64::max);
+            let verdict = CrossoverVerdict::of(value, pays_at_start(&s.label, &full.label));
+            (s, value, low, high, verdict)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verdict_says_which_side_a_curve_without_a_crossing_stayed_on() {
+        assert_eq!(
+            CrossoverVerdict::of(Some(0.05), true),
+            CrossoverVerdict::Crosses
+        );
+        assert_eq!(
+            CrossoverVerdict::of(None, true),
+            CrossoverVerdict::PaysThroughout
+        );
+        assert_eq!(
+            CrossoverVerdict::of(None, false),
+            CrossoverVerdict::NeverPays
+        );
+    }
 
     #[test]
     fn finds_a_known_crossing_in_log_space() {

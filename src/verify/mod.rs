@@ -3,18 +3,32 @@
 //! Invariant: the verifier depends only on the source history and the target's contents. It
 //! replays the history up to the run time itself (it never asks the engine's source table), so
 //! a bug in how the engine applies changes shows up as divergence instead of hiding in both.
+//!
+//! Whole rows: a target row is right only when it equals the source's version on every column
+//! the target carries (key, version, `updated_at`, writer, `value`, `event_time`); a row with
+//! the right version and a wrong value is stale. Every key is classified by one rule
+//! ([`KeyFinding`]), whatever the order the rows came back in, and counts, samples, ages and
+//! the `daily_totals` check all use it.
 
+mod classify;
+#[cfg(test)]
+mod tests;
 mod totals;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use classify::{DivergenceClass, KeyFinding};
 pub use totals::{check_totals, expected_totals, DayTotal};
 
-use crate::engine::TargetVersions;
+use crate::engine::TargetRows;
+use crate::row::Column;
 use crate::sim::{History, Op};
 
 /// How far a target is from the oracle, per class of divergence. Counts of keys, except
-/// `duplicate`, which counts surplus rows (a key present three times adds 2).
+/// `duplicate`, which counts surplus rows (a key present three times adds 2). See
+/// [`KeyFinding`] for the rule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Divergence {
     /// Live in the source, absent from the target.
@@ -47,15 +61,6 @@ impl Divergence {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DivergenceClass {
-    Missing,
-    Stale,
-    Ghost,
-    Duplicate,
-}
-
 /// One wrong key, for samples and explanations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WrongKey {
@@ -63,39 +68,68 @@ pub struct WrongKey {
     pub class: DivergenceClass,
     /// The version the oracle expects (`None` when the key should be absent).
     pub expected_lsn: Option<i64>,
-    /// A version the target holds (`None` when absent).
+    /// The newest version the target holds (`None` when absent, or when the target keeps no
+    /// version column).
     pub found_lsn: Option<i64>,
+    /// Every version the target holds for the key, ascending (one entry per row).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_lsns: Vec<i64>,
+    /// For a row that carries the expected version but is still wrong: the columns whose
+    /// values differ from the source's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wrong_columns: Vec<String>,
     /// Why the key ended wrong, in one line (filled in by the runner from `explain`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
 }
 
+/// What a target held for one watched key after a run (`incrlab explain`), as the oracle
+/// classified it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchedKey {
+    /// `None` when the key is right.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<DivergenceClass>,
+    /// Every version the target holds for the key, ascending (one entry per row).
+    pub held_lsns: Vec<i64>,
+    /// Columns of the row carrying the expected version whose values differ from the source's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wrong_columns: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Verdict {
     pub divergence: Divergence,
+    /// Keys wrong in any way (a duplicated key counts once, however many surplus rows).
+    pub wrong_keys: u64,
     /// The first wrong keys by id, at most the number asked for.
     pub samples: Vec<WrongKey>,
 }
 
 /// The source as of a point in time, replayed from the history: per key, the lsn of its live
-/// version (0 = not live). The mirror model's oracle is exactly this map.
+/// version (0 = not live), whose full row is history row `lsn − 1`.
 #[derive(Debug, Clone, Default)]
 pub struct Oracle {
     expected_lsn: Vec<i64>,
     applied: usize,
-    /// Scratch of the last check: how many target rows carry each key, and the lsn of the
-    /// first of them. Reused between checks to keep verification allocation-free.
-    seen: Vec<u32>,
-    found: Vec<i64>,
+    /// Scratch of the last check, per key: how many target rows carry it, and whether one of
+    /// them is exactly the expected row. Reused between checks to keep verification
+    /// allocation-free.
+    held: Vec<u32>,
+    exact: Vec<bool>,
+    /// Keys the target holds that the history never had, with their row counts.
+    foreign: BTreeMap<i64, u32>,
 }
 
 impl Oracle {
     pub fn new(history: &History) -> Self {
+        let keys = history.max_id as usize + 1;
         Oracle {
-            expected_lsn: vec![0; history.max_id as usize + 1],
+            expected_lsn: vec![0; keys],
             applied: 0,
-            seen: vec![0; history.max_id as usize + 1],
-            found: vec![0; history.max_id as usize + 1],
+            held: vec![0; keys],
+            exact: vec![false; keys],
+            foreign: BTreeMap::new(),
         }
     }
 
@@ -120,61 +154,110 @@ impl Oracle {
 
     /// The lsn of the key's live version, if the key is live.
     pub fn expected(&self, id: i64) -> Option<i64> {
-        self.expected_lsn
-            .get(id as usize)
+        usize::try_from(id)
+            .ok()
+            .and_then(|slot| self.expected_lsn.get(slot))
             .copied()
             .filter(|&l| l != 0)
     }
 
-    /// Classifies every key of `target` against the oracle; keeps up to `max_samples` wrong keys.
-    pub fn check(&mut self, target: &TargetVersions, max_samples: usize) -> Verdict {
-        let mut d = Divergence::default();
-        self.seen.fill(0);
-        self.found.fill(0);
-        for (&id, &lsn) in target.id.iter().zip(&target.lsn) {
-            let Some(count) = usize::try_from(id)
+    /// Whether target row `row` equals the expected version `lsn` on every column it carries.
+    fn row_is_exact(history: &History, target: &TargetRows, row: usize, lsn: i64) -> bool {
+        let at = lsn as usize - 1;
+        target
+            .columns
+            .iter()
+            .all(|(column, values)| values[row] == column.of(history, at))
+    }
+
+    /// Classifies every key of `target` against the oracle; keeps up to `max_samples` wrong
+    /// keys.
+    pub fn check(&mut self, history: &History, target: &TargetRows, max_samples: usize) -> Verdict {
+        self.held.fill(0);
+        self.exact.fill(false);
+        self.foreign.clear();
+        for (row, &id) in target.id.iter().enumerate() {
+            let Some(slot) = usize::try_from(id)
                 .ok()
-                .and_then(|slot| self.seen.get_mut(slot))
+                .filter(|&s| s > 0 && s < self.held.len())
             else {
-                d.ghost += 1; // a key the source never had
+                *self.foreign.entry(id).or_default() += 1;
                 continue;
             };
-            *count += 1;
-            if *count > 1 {
-                d.duplicate += 1;
-                continue;
-            }
-            self.found[id as usize] = lsn;
-            match self.expected(id) {
-                None => d.ghost += 1,
-                Some(expected) if expected != lsn => d.stale += 1,
-                Some(_) => {}
+            self.held[slot] += 1;
+            let expected = self.expected_lsn[slot];
+            if expected != 0 && !self.exact[slot] {
+                self.exact[slot] = Self::row_is_exact(history, target, row, expected);
             }
         }
-        d.missing = (1..self.expected_lsn.len())
-            .filter(|&id| self.expected_lsn[id] != 0 && self.seen[id] == 0)
-            .count() as u64;
-
-        let samples = if d.is_exact() {
+        let mut d = Divergence::default();
+        let mut wrong_keys = 0;
+        for id in 1..self.held.len() {
+            let finding = self.finding(id);
+            finding.count_into(&mut d);
+            wrong_keys += finding.is_wrong() as u64;
+        }
+        for &held in self.foreign.values() {
+            KeyFinding {
+                expected: false,
+                held,
+                exact: false,
+            }
+            .count_into(&mut d);
+            wrong_keys += 1;
+        }
+        let samples = if d.is_exact() || max_samples == 0 {
             Vec::new()
         } else {
-            self.samples(max_samples)
+            self.samples(history, target, max_samples)
         };
         Verdict {
             divergence: d,
+            wrong_keys,
             samples,
+        }
+    }
+
+    /// What the last [`check`](Self::check) found for key slot `id` (1..=max id).
+    fn finding(&self, id: usize) -> KeyFinding {
+        KeyFinding {
+            expected: self.expected_lsn[id] != 0,
+            held: self.held[id],
+            exact: self.exact[id],
+        }
+    }
+
+    /// What the last [`check`](Self::check) found for `id`, whatever the id.
+    pub fn finding_for(&self, id: i64) -> KeyFinding {
+        match usize::try_from(id)
+            .ok()
+            .filter(|&s| s > 0 && s < self.held.len())
+        {
+            Some(slot) => self.finding(slot),
+            None => KeyFinding {
+                expected: false,
+                held: self.foreign.get(&id).copied().unwrap_or(0),
+                exact: false,
+            },
         }
     }
 
     /// Up to `max_samples` wrong keys, shared fairly between the classes present (the lowest
     /// ids of each), so a few stale keys never hide the missing ones. Ordered by class, then id.
-    fn samples(&self, max_samples: usize) -> Vec<WrongKey> {
-        let mut by_class: [Vec<WrongKey>; 4] = Default::default();
-        for id in 1..self.expected_lsn.len() {
-            if let Some(wrong) = self.classify(id as i64) {
-                let bucket = &mut by_class[wrong.class as usize];
+    fn samples(&self, history: &History, target: &TargetRows, max_samples: usize) -> Vec<WrongKey> {
+        let mut by_class: [Vec<i64>; 4] = Default::default();
+        let wrong_ids = self
+            .foreign
+            .keys()
+            .copied()
+            .filter(|&id| id < 1)
+            .chain(1..self.held.len() as i64)
+            .chain(self.foreign.keys().copied().filter(|&id| id >= 1));
+        for id in wrong_ids {
+            if let Some(class) = self.finding_for(id).class() {
+                let bucket = &mut by_class[class as usize];
                 if bucket.len() < max_samples {
-                    bucket.push(wrong);
+                    bucket.push(id);
                 }
             }
         }
@@ -192,29 +275,100 @@ impl Oracle {
                 break;
             }
         }
-        by_class
+        let chosen: Vec<i64> = by_class
             .into_iter()
             .zip(taken)
             .flat_map(|(bucket, n)| bucket.into_iter().take(n))
+            .collect();
+        // One pass over the target collects what it holds for the chosen keys.
+        let mut rows_of: BTreeMap<i64, Vec<usize>> =
+            chosen.iter().map(|&id| (id, Vec::new())).collect();
+        for (row, id) in target.id.iter().enumerate() {
+            if let Some(rows) = rows_of.get_mut(id) {
+                rows.push(row);
+            }
+        }
+        chosen
+            .into_iter()
+            .map(|id| self.wrong_key(history, target, id, &rows_of[&id]))
             .collect()
+    }
+
+    /// What the target (the one the last [`check`](Self::check) saw) holds for `id`, classified.
+    pub fn watch(&self, history: &History, target: &TargetRows, id: i64) -> WatchedKey {
+        let rows: Vec<usize> = (0..target.len()).filter(|&r| target.id[r] == id).collect();
+        let (held_lsns, wrong_columns) = self.held_versions(history, target, id, &rows);
+        WatchedKey {
+            class: self.finding_for(id).class(),
+            held_lsns,
+            wrong_columns,
+        }
+    }
+
+    /// The versions `rows` hold (ascending), and the columns in which a row carrying the
+    /// expected version differs from the source's.
+    fn held_versions(
+        &self,
+        history: &History,
+        target: &TargetRows,
+        id: i64,
+        rows: &[usize],
+    ) -> (Vec<i64>, Vec<String>) {
+        let expected = self.expected(id);
+        let lsns = target.column(Column::Lsn);
+        let mut held_lsns: Vec<i64> = lsns
+            .map(|l| rows.iter().map(|&r| l[r]).collect())
+            .unwrap_or_default();
+        held_lsns.sort_unstable();
+        let mut wrong_columns = Vec::new();
+        if let (Some(e), Some(l)) = (expected, lsns) {
+            for &r in rows.iter().filter(|&&r| l[r] == e) {
+                for (column, values) in &target.columns {
+                    let name = column.name().to_string();
+                    if values[r] != column.of(history, e as usize - 1)
+                        && !wrong_columns.contains(&name)
+                    {
+                        wrong_columns.push(name);
+                    }
+                }
+            }
+        }
+        (held_lsns, wrong_columns)
+    }
+
+    /// The sample entry for a wrong key whose target rows are `rows`.
+    fn wrong_key(
+        &self,
+        history: &History,
+        target: &TargetRows,
+        id: i64,
+        rows: &[usize],
+    ) -> WrongKey {
+        let expected = self.expected(id);
+        let (held_lsns, wrong_columns) = self.held_versions(history, target, id, rows);
+        WrongKey {
+            id,
+            class: self
+                .finding_for(id)
+                .class()
+                .expect("only wrong keys are sampled"),
+            expected_lsn: expected,
+            found_lsn: held_lsns.last().copied(),
+            held_lsns,
+            wrong_columns,
+            reason: String::new(),
+        }
     }
 
     /// Ages every key by one run if it is wrong after the last [`check`](Self::check) and resets
     /// it otherwise; returns the age of the oldest wrong key, in runs. `ages` is the caller's,
-    /// one per target, so the verifier can say how long a divergence lived.
+    /// one per target, so the verifier can say how long a divergence lived. (Keys the history
+    /// never had are not aged: they have no slot.)
     pub fn age_wrong_keys(&self, ages: &mut Vec<u32>) -> u32 {
         ages.resize(self.expected_lsn.len(), 0);
         let mut oldest = 0;
-        let keys = self
-            .expected_lsn
-            .iter()
-            .zip(&self.seen)
-            .zip(&self.found)
-            .zip(ages.iter_mut());
-        for (((&expected, &seen), &found), age) in keys.skip(1) {
-            let wrong =
-                seen > 1 || (seen == 0 && expected != 0) || (seen == 1 && found != expected);
-            if wrong {
+        for (id, age) in ages.iter_mut().enumerate().skip(1) {
+            if self.finding(id).is_wrong() {
                 *age += 1;
                 oldest = oldest.max(*age);
             } else {
@@ -222,27 +376,5 @@ impl Oracle {
             }
         }
         oldest
-    }
-
-    /// How one key is wrong after the last [`check`](Self::check), if it is.
-    pub fn classify(&self, id: i64) -> Option<WrongKey> {
-        let slot = id as usize;
-        let seen = *self.seen.get(slot)?;
-        let expected = self.expected(id);
-        let found = (seen > 0).then(|| self.found[slot]);
-        let class = match (expected, seen) {
-            (Some(_), 0) => DivergenceClass::Missing,
-            (_, n) if n > 1 => DivergenceClass::Duplicate,
-            (None, n) if n >= 1 => DivergenceClass::Ghost,
-            (Some(e), _) if found != Some(e) => DivergenceClass::Stale,
-            _ => return None,
-        };
-        Some(WrongKey {
-            reason: String::new(),
-            id,
-            class,
-            expected_lsn: expected,
-            found_lsn: found,
-        })
     }
 }

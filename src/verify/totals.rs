@@ -1,11 +1,12 @@
 //! The oracle of a `daily_totals` target: per day of `event_time`, the sum of `value` and the
 //! count of live rows, computed from the source as of the run (the mirror oracle's live
-//! versions). A day is the key: it can be missing, stale (wrong sum or count), ghost (a day
-//! with no live rows still in the target) or duplicate (the day held more than once).
+//! versions). A day is the key and `(total, rows)` its row, classified by the one rule
+//! ([`KeyFinding`]): missing, stale (no row with the right sum and count), ghost (a day with no
+//! live rows still in the target) and duplicate (each surplus row of a day).
 
 use std::collections::BTreeMap;
 
-use super::{Divergence, DivergenceClass, Oracle, Verdict, WrongKey};
+use super::{Divergence, KeyFinding, Oracle, Verdict, WrongKey};
 use crate::engine::{TargetTotals, DAY_US};
 use crate::sim::History;
 
@@ -49,22 +50,16 @@ pub fn check_totals(
     for day in days {
         let want = expected.get(&day);
         let have = held.get(&day).map(Vec::as_slice).unwrap_or(&[]);
-        let class = match (want, have) {
-            (Some(_), []) => DivergenceClass::Missing,
-            (_, [_, rest @ ..]) if !rest.is_empty() => {
-                d.duplicate += rest.len() as u64;
-                DivergenceClass::Duplicate
-            }
-            (None, [_]) => DivergenceClass::Ghost,
-            (Some(w), [h]) if w != h => DivergenceClass::Stale,
-            _ => continue,
+        // The one rule: a day is a key, its (total, rows) the row to match.
+        let finding = KeyFinding {
+            expected: want.is_some(),
+            held: have.len() as u32,
+            exact: want.is_some_and(|w| have.contains(w)),
         };
-        match class {
-            DivergenceClass::Missing => d.missing += 1,
-            DivergenceClass::Stale => d.stale += 1,
-            DivergenceClass::Ghost => d.ghost += 1,
-            DivergenceClass::Duplicate => {}
-        }
+        finding.count_into(&mut d);
+        let Some(class) = finding.class() else {
+            continue;
+        };
         wrong.push(day);
         if samples.len() < max_samples {
             samples.push(WrongKey {
@@ -72,6 +67,8 @@ pub fn check_totals(
                 class,
                 expected_lsn: None,
                 found_lsn: None,
+                held_lsns: Vec::new(),
+                wrong_columns: Vec::new(),
                 reason: day_reason(day, want, have),
             });
         }
@@ -79,6 +76,7 @@ pub fn check_totals(
     (
         Verdict {
             divergence: d,
+            wrong_keys: wrong.len() as u64,
             samples,
         },
         wrong,

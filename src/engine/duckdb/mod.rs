@@ -1,47 +1,43 @@
 //! The DuckDB engine: source, change log and every target in one in-process database, so a
 //! full reprocess is one `CREATE TABLE … AS SELECT` and incremental writes are set-based SQL.
+//!
+//! Files: this one holds the connection, its timed statement helpers and the trait
+//! implementations; `sql.rs` the SQL text every statement is built from (from the one row
+//! schema in `crate::row`); `write.rs` the write modes; `files.rs` reads of landed files;
+//! `profiling.rs` the profiler's counters; `source_batch.rs` the history as Arrow batches;
+//! `error.rs` DuckDB's errors as the engine-neutral error.
+
+#[cfg(test)]
+pub(crate) mod broken;
+mod error;
+mod files;
+mod profiling;
+mod source_batch;
+mod sql;
+mod write;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use std::sync::Arc;
-
-use duckdb::arrow::array::{Array, ArrayRef, BooleanArray, Int32Array, Int64Array, StringArray};
-use duckdb::arrow::datatypes::{DataType, Field, Schema};
-use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::arrow::array::{Array, Int64Array, StringArray};
 use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
 use duckdb::Connection;
-use polars::prelude::{LazyFrame, PlRefPath, ScanArgsParquet};
 
-use super::profiling::{cpu_time_s, source_scan, ColumnWidths, SourceScan};
-use super::source_batch::change_log_batch;
+use error::DuckDbContext;
+use profiling::{cpu_time_s, source_scan, ColumnWidths, SourceScan};
+use source_batch::change_log_batch;
+use sql::{batch_name, chunks_name, schema, select_for, OP_DELETE};
+
 use super::{
-    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, TargetChanges, TargetContents, TargetId,
-    TargetTotals, TargetVersions, WriteStats, DAY_US,
+    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, Source, TargetChanges, TargetContents,
+    TargetId, TargetRows, TargetTotals, Targets, WriteStats,
 };
-use crate::error::{DuckDbContext, Error, PolarsContext, Result};
+use crate::error::{Error, Result};
+use crate::row::{column_list, Column, MIRROR_ROW};
 use crate::scenario::{TargetModel, WriteMode};
 use crate::sim::{History, Op};
-
-/// `change_log.op` of a hard delete (the ASCII code of 'D', see `source_batch`).
-const OP_DELETE: u8 = Op::Delete as u8;
-
-/// Columns a target (mirror model) keeps: the row as the source has it, minus deletion state.
-const TARGET_COLUMNS: &str = "id, lsn, updated_at, writer, value, event_time";
-
-const SCHEMA_SQL: &str = "
-CREATE TABLE source (
-    id BIGINT NOT NULL, lsn BIGINT NOT NULL, updated_at BIGINT NOT NULL, writer INTEGER NOT NULL,
-    value BIGINT NOT NULL, event_time BIGINT NOT NULL, is_deleted BOOLEAN NOT NULL
-);
-CREATE TABLE change_log (
-    lsn BIGINT NOT NULL, op UTINYINT NOT NULL, id BIGINT NOT NULL, updated_at BIGINT NOT NULL,
-    writer INTEGER NOT NULL, value BIGINT NOT NULL, event_time BIGINT NOT NULL,
-    is_deleted BOOLEAN NOT NULL, commit_us BIGINT NOT NULL
-);
-";
 
 #[derive(Debug, Clone)]
 enum Pending {
@@ -100,7 +96,9 @@ impl DuckDbEngine {
             models: BTreeMap::new(),
             landing_dir: None,
         };
-        engine.batch(SCHEMA_SQL, || "creating the source tables".into())?;
+        engine.batch(&sql::source_tables(), || {
+            "creating the source tables".into()
+        })?;
         engine.widths = engine.column_widths()?;
         // 'no_output' keeps DuckDB from printing a profile after every statement; the counters
         // are read in-process after each statement that scans the source.
@@ -176,22 +174,6 @@ impl DuckDbEngine {
         };
         self.cpu_time += Duration::from_secs_f64(cpu_time_s(&info).max(0.0));
         source_scan(&info, &self.widths)
-    }
-
-    /// The time of a bare `CREATE TABLE … AS SELECT` of the live source rows: the floor under
-    /// full reprocessing's per-run time. The copy is dropped again, untimed.
-    pub fn bare_copy_time(&mut self) -> Result<Duration> {
-        let started = Instant::now();
-        self.conn
-            .execute_batch(&format!(
-                "CREATE OR REPLACE TABLE main.bare_copy AS SELECT {TARGET_COLUMNS} FROM source WHERE NOT is_deleted"
-            ))
-            .context(|| "copying the source with a bare CREATE TABLE AS SELECT".into())?;
-        let took = started.elapsed();
-        self.conn
-            .execute_batch("DROP TABLE main.bare_copy")
-            .context(|| "dropping the bare copy".into())?;
-        Ok(took)
     }
 
     /// The byte width of every column of the source tables, from the catalog (so the widths
@@ -271,236 +253,6 @@ impl DuckDbEngine {
         )
     }
 
-    /// Writes `relation` (the batch, or one chunk of it) into the target, read with `spec`.
-    /// `first_chunk` says whether an overwrite replaces the target or adds to what earlier
-    /// chunks of the same write put there.
-    fn write_relation(
-        &mut self,
-        target: TargetId,
-        mode: WriteMode,
-        relation: &str,
-        spec: &ReadSpec,
-        first_chunk: bool,
-    ) -> Result<(TargetChanges, SourceScan)> {
-        // One version per key: the latest. Source reads already are; a log batch is not.
-        let latest = if spec.may_repeat_keys() {
-            format!("(SELECT * FROM {relation} QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1)")
-        } else {
-            relation.to_string()
-        };
-        if self.models.get(&target) == Some(&TargetModel::DailyTotals) {
-            return self.write_totals(target, mode, relation, &latest, first_chunk);
-        }
-        let s = schema(target);
-        let what = || format!("writing {relation} into {s}.mirror ({})", mode.name());
-        let insert_live =
-            format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone");
-        Ok(match mode {
-            // Replacing the table is one bulk insert; the rows it drops are not deletes.
-            WriteMode::Overwrite if first_chunk => inserted_only(self.profiled(
-                &format!("CREATE OR REPLACE TABLE {s}.mirror AS SELECT {TARGET_COLUMNS} FROM {latest} WHERE NOT gone"),
-                what,
-            )?),
-            WriteMode::Overwrite => inserted_only(self.profiled(&insert_live, what)?),
-            WriteMode::Upsert => self.merged(
-                &format!(
-                    "MERGE INTO {s}.mirror AS t USING {latest} AS b ON t.id = b.id
-                     WHEN MATCHED AND b.gone THEN DELETE
-                     WHEN MATCHED THEN UPDATE SET lsn = b.lsn, updated_at = b.updated_at, writer = b.writer,
-                                                  value = b.value, event_time = b.event_time
-                     WHEN NOT MATCHED AND NOT b.gone THEN
-                         INSERT (id, lsn, updated_at, writer, value, event_time)
-                         VALUES (b.id, b.lsn, b.updated_at, b.writer, b.value, b.event_time)
-                     RETURNING merge_action"
-                ),
-                what,
-            )?,
-            WriteMode::DeleteInsert => {
-                // Bounding the delete by the batch's id range lets its scan of the target skip
-                // row groups by their zone maps. A batch of new ids (watermark_id) then touches
-                // the target's tail only: without the bound, its delete scanned every id of a
-                // 20M-row target each run, tripling the per-run time from 1M rows.
-                let [low, high] = self.query_ints::<2>(
-                    &format!("SELECT min(id), max(id) FROM {relation}"),
-                    || format!("reading the id range of {relation}"),
-                )?;
-                let delete = match (low, high) {
-                    (Some(low), Some(high)) => format!(
-                        "DELETE FROM {s}.mirror WHERE id BETWEEN {low} AND {high} AND id IN (SELECT id FROM {relation})"
-                    ),
-                    // An empty batch deletes nothing.
-                    _ => String::new(),
-                };
-                self.delete_then_insert(&delete, &insert_live, what)?
-            }
-            WriteMode::PartitionOverwrite => {
-                let ReadSpec::EventTimeWindow { from_us, to_us } = *spec else {
-                    return Err(Error::Invariant(format!(
-                        "partition_overwrite of {s}.mirror needs an event-time window, not {spec:?}"
-                    )));
-                };
-                // The window is the partition: a key it no longer holds (deleted) goes too.
-                // Later chunks only add to what chunk 1 replaced.
-                let clear = if first_chunk {
-                    format!("DELETE FROM {s}.mirror WHERE event_time >= {from_us} AND event_time < {to_us}")
-                } else {
-                    String::new()
-                };
-                self.delete_then_insert(&clear, &insert_live, what)?
-            }
-            WriteMode::Append => inserted_only(self.profiled(
-                &format!("INSERT INTO {s}.mirror SELECT {TARGET_COLUMNS} FROM {relation} WHERE NOT gone"),
-                what,
-            )?),
-        })
-    }
-
-    /// Runs a delete (skipped when empty) and an insert as one unit of work: in the caller's
-    /// transaction if one is open, else in their own.
-    fn delete_then_insert(
-        &mut self,
-        delete: &str,
-        insert: &str,
-        what: impl Fn() -> String + Copy,
-    ) -> Result<(TargetChanges, SourceScan)> {
-        let own_transaction = self.open_transaction.is_none();
-        if own_transaction {
-            self.batch("BEGIN", what)?;
-        }
-        let result = (|| {
-            let (deleted, scan_deletes) = if delete.is_empty() {
-                (0, SourceScan::default())
-            } else {
-                self.profiled(delete, what)?
-            };
-            let (inserted, scan_inserts) = self.profiled(insert, what)?;
-            let changes = TargetChanges {
-                inserted,
-                updated: 0,
-                deleted,
-            };
-            Ok((changes, scan_deletes + scan_inserts))
-        })();
-        match result {
-            Ok(done) => {
-                if own_transaction {
-                    self.batch("COMMIT", what)?;
-                }
-                Ok(done)
-            }
-            Err(e) => {
-                if own_transaction {
-                    let _ = self.conn.execute_batch("ROLLBACK");
-                }
-                Err(e)
-            }
-        }
-    }
-
-    /// Writes `relation` (`latest`: the same rows, one version per key) into a `daily_totals`
-    /// target. Every incremental write recomputes the days the batch touches from the source
-    /// (a batch holds changed rows, not a day's rows), except `append`, which adds the batch's
-    /// own partial totals: the naive pipeline.
-    fn write_totals(
-        &mut self,
-        target: TargetId,
-        mode: WriteMode,
-        relation: &str,
-        latest: &str,
-        first_chunk: bool,
-    ) -> Result<(TargetChanges, SourceScan)> {
-        let s = schema(target);
-        let what = || format!("writing {relation} into {s}.totals ({})", mode.name());
-        let day = day_of("event_time");
-        let totals_of = |rows: &str, filter: &str| {
-            format!(
-                "SELECT {day} AS day, sum(value)::BIGINT AS total, count(*) AS rows FROM {rows} WHERE {filter} GROUP BY ALL"
-            )
-        };
-        // Each day merged in from `days`, with `set` saying how a matched day changes.
-        let merge = |days: &str, set: &str| {
-            format!(
-                "MERGE INTO {s}.totals AS t USING ({days}) AS b ON t.day = b.day
-                 WHEN MATCHED THEN UPDATE SET {set}
-                 WHEN NOT MATCHED THEN INSERT (day, total, rows) VALUES (b.day, b.total, b.rows)
-                 RETURNING merge_action"
-            )
-        };
-        let partial = totals_of(latest, "NOT gone");
-        // A row's event_time never changes, so the days a batch touches are the days of its
-        // rows, deleted ones included (their day loses them).
-        let affected = format!("SELECT DISTINCT {day} FROM {relation}");
-        let recomputed = totals_of(
-            "source",
-            &format!("NOT is_deleted AND {day} IN ({affected})"),
-        );
-        Ok(match mode {
-            WriteMode::Overwrite if first_chunk => inserted_only(self.profiled(
-                &format!("CREATE OR REPLACE TABLE {s}.totals AS {partial}"),
-                what,
-            )?),
-            // A full read holds each live key once, so chunk totals add up to day totals.
-            WriteMode::Overwrite => self.merged(
-                &merge(
-                    &partial,
-                    "total = t.total + b.total, rows = t.rows + b.rows",
-                ),
-                what,
-            )?,
-            WriteMode::PartitionOverwrite => self.delete_then_insert(
-                &format!("DELETE FROM {s}.totals WHERE day IN ({affected})"),
-                &format!("INSERT INTO {s}.totals {recomputed}"),
-                what,
-            )?,
-            // A day that lost its last row recomputes to nothing, and MERGE leaves it standing.
-            WriteMode::Upsert => {
-                self.merged(&merge(&recomputed, "total = b.total, rows = b.rows"), what)?
-            }
-            WriteMode::Append => {
-                inserted_only(self.profiled(&format!("INSERT INTO {s}.totals {partial}"), what)?)
-            }
-            WriteMode::DeleteInsert => {
-                return Err(Error::Invariant(format!(
-                    "delete_insert on {s}.totals (rejected by scenario validation)"
-                )))
-            }
-        })
-    }
-
-    /// Reads landed files with a lazy polars scan of exactly `names` and stages their rows as
-    /// the target's batch. Scan counters are the files' rows and bytes.
-    fn read_files(&mut self, target: TargetId, names: &[String]) -> Result<SourceScan> {
-        let dir = self
-            .landing_dir
-            .clone()
-            .ok_or_else(|| Error::Invariant("a file read without a landing directory".into()))?;
-        let name = batch_name(target);
-        let mut bytes = 0u64;
-        for file in names {
-            let path = dir.join(file);
-            bytes += std::fs::metadata(&path)
-                .map_err(|e| Error::io("cannot stat a landed file", &path, e))?
-                .len();
-        }
-        let batch = landed_rows(&dir, names)?;
-        let rows = batch.num_rows() as u64;
-        let registration = ArrowBatchRegistration::new(batch);
-        let started = Instant::now();
-        let staged = self
-            .conn
-            .execute(
-                &format!(
-                    "CREATE OR REPLACE TEMP TABLE {name} AS
-                     SELECT {TARGET_COLUMNS}, is_deleted AS gone FROM arrow(?)"
-                ),
-                [&registration],
-            )
-            .context(|| format!("staging {} landed files as {name}", names.len()));
-        self.sql_time += started.elapsed();
-        staged?;
-        Ok(SourceScan { rows, bytes })
-    }
-
     /// Every row of `table`'s non-null BIGINT `columns`, column by column, through Arrow.
     fn int_columns<const N: usize>(&mut self, table: &str, columns: &str) -> Result<[Vec<i64>; N]> {
         let started = Instant::now();
@@ -578,113 +330,54 @@ impl DuckDbEngine {
     }
 }
 
-/// The counts of a statement that only inserts.
-fn inserted_only((rows, scan): (u64, SourceScan)) -> (TargetChanges, SourceScan) {
-    let changes = TargetChanges {
-        inserted: rows,
-        ..TargetChanges::default()
-    };
-    (changes, scan)
-}
-
-fn schema(target: TargetId) -> String {
-    format!("t{}", target.0)
-}
-
-fn batch_name(target: TargetId) -> String {
-    format!("batch_t{}", target.0)
-}
-
-fn chunks_name(target: TargetId) -> String {
-    format!("chunks_t{}", target.0)
-}
-
-/// The SELECT a read spec stands for, with a `gone` column: the key must not be in the target.
-fn select_for(spec: &ReadSpec) -> String {
-    let source_cols = format!("{TARGET_COLUMNS}, is_deleted AS gone");
-    match spec {
-        ReadSpec::All => format!("SELECT {source_cols} FROM source"),
-        &ReadSpec::IdAbove(wm) => format!("SELECT {source_cols} FROM source WHERE id > {wm}"),
-        &ReadSpec::UpdatedAtFrom { from_us, inclusive } => {
-            let op = if inclusive { ">=" } else { ">" };
-            format!("SELECT {source_cols} FROM source WHERE updated_at {op} {from_us}")
-        }
-        &ReadSpec::LogAfter(offset) => format!(
-            "SELECT {TARGET_COLUMNS}, (op = {OP_DELETE} OR is_deleted) AS gone FROM change_log WHERE lsn > {offset}"
-        ),
-        &ReadSpec::EventTimeWindow { from_us, to_us } => format!(
-            "SELECT {source_cols} FROM source WHERE event_time >= {from_us} AND event_time < {to_us}"
-        ),
-        ReadSpec::Files(_) => unreachable!("file reads are staged from polars, not from SQL"),
-    }
-}
-
-/// The SQL for the `daily_totals` day of a microsecond column (floor, so negative times too).
-fn day_of(column: &str) -> String {
-    format!("CAST(floor({column} / {DAY_US}.0) AS BIGINT)")
-}
-
-/// The rows of landed files as one Arrow batch: a lazy polars scan of exactly these files,
-/// handed to DuckDB column by column.
-fn landed_rows(dir: &Path, names: &[String]) -> Result<RecordBatch> {
-    let columns: [(&str, DataType); 7] = [
-        ("id", DataType::Int64),
-        ("lsn", DataType::Int64),
-        ("updated_at", DataType::Int64),
-        ("writer", DataType::Int32),
-        ("value", DataType::Int64),
-        ("event_time", DataType::Int64),
-        ("is_deleted", DataType::Boolean),
-    ];
-    let schema = Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|(n, t)| Field::new(*n, t.clone(), false))
-            .collect::<Vec<_>>(),
-    ));
-    if names.is_empty() {
-        return Ok(RecordBatch::new_empty(schema));
-    }
-    let paths = names
-        .iter()
-        .map(|n| PlRefPath::new(dir.join(n).to_string_lossy().as_ref()))
-        .collect();
-    let what = || format!("scanning {} landed files", names.len());
-    let frame = LazyFrame::scan_parquet_files(paths, ScanArgsParquet::default())
-        .and_then(|lazy| lazy.collect())
-        .context(what)?;
-    let ints = |name: &str| -> Result<ArrayRef> {
-        let values: Vec<i64> = frame
-            .column(name)
-            .and_then(|c| c.i64().map(|ca| ca.into_no_null_iter().collect()))
-            .context(what)?;
-        Ok(Arc::new(Int64Array::from(values)))
-    };
-    let writer: Vec<i32> = frame
-        .column("writer")
-        .and_then(|c| c.i32().map(|ca| ca.into_no_null_iter().collect()))
-        .context(what)?;
-    let deleted: Vec<bool> = frame
-        .column("is_deleted")
-        .and_then(|c| {
-            c.bool()
-                .map(|ca| (0..ca.len()).map(|i| ca.get(i).unwrap_or(false)).collect())
+impl DuckDbEngine {
+    /// [`Targets::write`], with the columns an upsert sets on a matched key given (every
+    /// non-key column in production).
+    fn write_with_upsert_columns(
+        &mut self,
+        target: TargetId,
+        mode: WriteMode,
+        upsert_sets: &[Column],
+    ) -> Result<WriteStats> {
+        let pending = self.pending(target)?;
+        let spec = match &pending {
+            Pending::Materialized { spec } | Pending::Lazy { spec } => spec.clone(),
+        };
+        let batch = batch_name(target);
+        let (changes, scan) =
+            self.write_relation_setting(target, mode, &batch, &spec, true, upsert_sets)?;
+        self.pending.remove(&target);
+        // A fused (lazy) read happened inside this write: its scan is the read's. A lazy read
+        // is a read of the whole source (`want_maxima` off: full reprocessing), which returns
+        // every row its scan touched, so its rows read are its rows scanned — the same count
+        // `count(*)` gives a staged read of the whole source.
+        let (rows_read, scan) = match pending {
+            Pending::Lazy {
+                spec: ReadSpec::All,
+            } => (scan.rows, scan),
+            Pending::Lazy { spec } => {
+                return Err(Error::Invariant(format!(
+                    "a fused read must read the whole source, not {spec:?}"
+                )))
+            }
+            Pending::Materialized { .. } => (0, SourceScan::default()),
+        };
+        Ok(WriteStats {
+            changes,
+            rows_scanned: scan.rows,
+            bytes_scanned: scan.bytes,
+            rows_read,
         })
-        .context(what)?;
-    let arrays: Vec<ArrayRef> = vec![
-        ints("id")?,
-        ints("lsn")?,
-        ints("updated_at")?,
-        Arc::new(Int32Array::from(writer)),
-        ints("value")?,
-        ints("event_time")?,
-        Arc::new(BooleanArray::from(deleted)),
-    ];
-    RecordBatch::try_new(schema, arrays)
-        .map_err(|e| Error::Invariant(format!("landed files do not match their schema: {e}")))
+    }
 }
 
 impl Engine for DuckDbEngine {
+    fn name(&self) -> &'static str {
+        error::ENGINE
+    }
+}
+
+impl Source for DuckDbEngine {
     fn apply_changes(&mut self, history: &History, range: Range<usize>) -> Result<()> {
         if range.is_empty() {
             return Ok(());
@@ -707,18 +400,19 @@ impl Engine for DuckDbEngine {
         self.sql_time += started.elapsed();
         appended?;
 
+        let cols = column_list(&MIRROR_ROW);
         let in_range = format!("lsn BETWEEN {first_lsn} AND {last_lsn}");
         let sql = if only_inserts {
             // Fresh ids only: nothing to replace, one version per key.
             format!(
-                "INSERT INTO source SELECT {TARGET_COLUMNS}, is_deleted FROM change_log WHERE {in_range};"
+                "INSERT INTO source SELECT {cols}, is_deleted FROM change_log WHERE {in_range};"
             )
         } else {
             // Applying in commit order = keeping each key's last version in the range.
             format!(
                 "BEGIN;
                  DELETE FROM source WHERE id IN (SELECT id FROM change_log WHERE {in_range});
-                 INSERT INTO source SELECT {TARGET_COLUMNS}, is_deleted FROM change_log WHERE {in_range}
+                 INSERT INTO source SELECT {cols}, is_deleted FROM change_log WHERE {in_range}
                      QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1 AND op <> {OP_DELETE};
                  COMMIT;"
             )
@@ -728,6 +422,25 @@ impl Engine for DuckDbEngine {
         })
     }
 
+    /// The time of a bare `CREATE TABLE … AS SELECT` of the live source rows: the floor under
+    /// full reprocessing's per-run time. The copy is dropped again, untimed.
+    fn bare_copy_time(&mut self) -> Result<Duration> {
+        let cols = column_list(&MIRROR_ROW);
+        let started = Instant::now();
+        self.conn
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TABLE main.bare_copy AS SELECT {cols} FROM source WHERE NOT is_deleted"
+            ))
+            .context(|| "copying the source with a bare CREATE TABLE AS SELECT".into())?;
+        let took = started.elapsed();
+        self.conn
+            .execute_batch("DROP TABLE main.bare_copy")
+            .context(|| "dropping the bare copy".into())?;
+        Ok(took)
+    }
+}
+
+impl Targets for DuckDbEngine {
     fn create_target(&mut self, target: TargetId, model: TargetModel) -> Result<()> {
         self.models.insert(target, model);
         let s = schema(target);
@@ -739,10 +452,7 @@ impl Engine for DuckDbEngine {
             })?;
         }
         let table = match model {
-            TargetModel::Mirror => format!(
-                "CREATE TABLE {s}.mirror (id BIGINT, lsn BIGINT, updated_at BIGINT, writer INTEGER,
-                                          value BIGINT, event_time BIGINT);"
-            ),
+            TargetModel::Mirror => sql::mirror_table(&s),
             TargetModel::DailyTotals => {
                 format!("CREATE TABLE {s}.totals (day BIGINT, total BIGINT, rows BIGINT);")
             }
@@ -784,24 +494,7 @@ impl Engine for DuckDbEngine {
     }
 
     fn write(&mut self, target: TargetId, mode: WriteMode) -> Result<WriteStats> {
-        let pending = self.pending(target)?;
-        let spec = match &pending {
-            Pending::Materialized { spec } | Pending::Lazy { spec } => spec.clone(),
-        };
-        let batch = batch_name(target);
-        let (changes, scan) = self.write_relation(target, mode, &batch, &spec, true)?;
-        self.pending.remove(&target);
-        // A fused (lazy) read happened inside this write: its rows and scans are the read's.
-        let (rows_read, scan) = match pending {
-            Pending::Lazy { .. } => (changes.total(), scan),
-            Pending::Materialized { .. } => (0, SourceScan::default()),
-        };
-        Ok(WriteStats {
-            changes,
-            rows_scanned: scan.rows,
-            bytes_scanned: scan.bytes,
-            rows_read,
-        })
+        self.write_with_upsert_columns(target, mode, &MIRROR_ROW[1..])
     }
 
     fn stage_chunks(&mut self, target: TargetId, chunks: u32) -> Result<Vec<ChunkStats>> {
@@ -962,8 +655,20 @@ impl Engine for DuckDbEngine {
                 TargetContents::Totals(TargetTotals { day, total, rows })
             }
             _ => {
-                let [id, lsn] = self.int_columns(&format!("{s}.mirror"), "id, lsn")?;
-                TargetContents::Mirror(TargetVersions { id, lsn })
+                // Every column the mirror carries, as BIGINT, so the oracle compares whole rows.
+                let casts = MIRROR_ROW
+                    .iter()
+                    .map(|c| format!("{}::BIGINT", c.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let columns: [Vec<i64>; MIRROR_ROW.len()] =
+                    self.int_columns(&format!("{s}.mirror"), &casts)?;
+                let mut columns = columns.into_iter();
+                let id = columns.next().expect("MIRROR_ROW starts with the key");
+                TargetContents::Mirror(TargetRows {
+                    id,
+                    columns: MIRROR_ROW[1..].iter().copied().zip(columns).collect(),
+                })
             }
         })
     }

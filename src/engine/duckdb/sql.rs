@@ -1,0 +1,102 @@
+//! The SQL text of the DuckDB engine: table definitions built from the one row schema
+//! (`crate::row`), object names per target, and the SELECT each read stands for.
+
+use super::profiling::SourceScan;
+use crate::engine::{ReadSpec, TargetChanges, TargetId, DAY_US};
+use crate::row::{column_list, Column, ColumnType, MIRROR_ROW, SOURCE_ROW};
+use crate::sim::Op;
+
+/// `change_log.op` of a hard delete (the ASCII code of 'D', see `source_batch`).
+pub(super) const OP_DELETE: u8 = Op::Delete as u8;
+
+/// DuckDB's type for a column.
+pub(super) fn sql_type(column: Column) -> &'static str {
+    match column.column_type() {
+        ColumnType::Int64 => "BIGINT",
+        ColumnType::Int32 => "INTEGER",
+        ColumnType::Bool => "BOOLEAN",
+    }
+}
+
+/// Columns a mirror target keeps, as a SELECT list: the row as the source has it, minus
+/// deletion state.
+pub(super) fn target_columns() -> String {
+    column_list(&MIRROR_ROW)
+}
+
+fn definitions(columns: &[Column], not_null: bool) -> String {
+    columns
+        .iter()
+        .map(|&c| {
+            let null = if not_null { " NOT NULL" } else { "" };
+            format!("{} {}{null}", c.name(), sql_type(c))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The source table and its change log. The change log's columns are in the order of
+/// `source_batch::change_log_schema`: `op`, the source row, `commit_us`.
+pub(super) fn source_tables() -> String {
+    format!(
+        "CREATE TABLE source ({});
+         CREATE TABLE change_log (op UTINYINT NOT NULL, {}, commit_us BIGINT NOT NULL);",
+        definitions(&SOURCE_ROW, true),
+        definitions(&SOURCE_ROW, true),
+    )
+}
+
+/// A mirror target's table.
+pub(super) fn mirror_table(schema: &str) -> String {
+    format!(
+        "CREATE TABLE {schema}.mirror ({});",
+        definitions(&MIRROR_ROW, false)
+    )
+}
+
+/// The counts of a statement that only inserts.
+pub(super) fn inserted_only((rows, scan): (u64, SourceScan)) -> (TargetChanges, SourceScan) {
+    let changes = TargetChanges {
+        inserted: rows,
+        ..TargetChanges::default()
+    };
+    (changes, scan)
+}
+
+pub(super) fn schema(target: TargetId) -> String {
+    format!("t{}", target.0)
+}
+
+pub(super) fn batch_name(target: TargetId) -> String {
+    format!("batch_t{}", target.0)
+}
+
+pub(super) fn chunks_name(target: TargetId) -> String {
+    format!("chunks_t{}", target.0)
+}
+
+/// The SELECT a read spec stands for, with a `gone` column: the key must not be in the target.
+pub(super) fn select_for(spec: &ReadSpec) -> String {
+    let cols = target_columns();
+    let source_cols = format!("{cols}, is_deleted AS gone");
+    match spec {
+        ReadSpec::All => format!("SELECT {source_cols} FROM source"),
+        &ReadSpec::IdAbove(wm) => format!("SELECT {source_cols} FROM source WHERE id > {wm}"),
+        &ReadSpec::UpdatedAtFrom { from_us, inclusive } => {
+            let op = if inclusive { ">=" } else { ">" };
+            format!("SELECT {source_cols} FROM source WHERE updated_at {op} {from_us}")
+        }
+        &ReadSpec::LogAfter(offset) => format!(
+            "SELECT {cols}, (op = {OP_DELETE} OR is_deleted) AS gone FROM change_log WHERE lsn > {offset}"
+        ),
+        &ReadSpec::EventTimeWindow { from_us, to_us } => format!(
+            "SELECT {source_cols} FROM source WHERE event_time >= {from_us} AND event_time < {to_us}"
+        ),
+        ReadSpec::Files(_) => unreachable!("file reads are staged from polars, not from SQL"),
+    }
+}
+
+/// The SQL for the `daily_totals` day of a microsecond column (floor, so negative times too).
+pub(super) fn day_of(column: &str) -> String {
+    format!("CAST(floor({column} / {DAY_US}.0) AS BIGINT)")
+}
