@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::faults::crash_for;
 use crate::landing;
 use crate::results::{ms, CrashRecord, RunRecord, StrategyResult};
+use crate::row::{digest, mix};
 use crate::scenario::{Faults, Restart, StrategySpec, WriteMode, MAX_ATTEMPTS};
 use crate::state_store::StateStore;
 use crate::strategy::{RunContext, Strategy, StrategyState};
@@ -323,32 +324,22 @@ fn run_lane_twice(
     Ok(retry)
 }
 
-/// An order-independent fingerprint of a target's rows: the drain stops when it stops moving.
+/// An order-independent fingerprint of a target's rows (every column: a target that changed
+/// only a value has changed): the drain stops when it stops moving.
 fn fingerprint(contents: &TargetContents) -> u64 {
-    fn mix(mut z: u64) -> u64 {
-        // splitmix64 finaliser: spreads every input bit over the output.
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
     match contents {
         TargetContents::Mirror(v) => {
-            // Every column counts: a target that changed only a value has changed.
             let sum = (0..v.len()).fold(0u64, |acc, row| {
-                let hashed = v
-                    .columns
-                    .iter()
-                    .fold(mix(v.id[row] as u64), |h, (_, values)| {
-                        mix(h ^ values[row] as u64)
-                    });
-                acc.wrapping_add(hashed)
+                let values = std::iter::once(v.id[row])
+                    .chain(v.columns.iter().map(|(_, values)| values[row]));
+                acc.wrapping_add(digest(values))
             });
             sum ^ mix(v.len() as u64)
         }
         TargetContents::Totals(t) => {
             let rows = t.day.iter().zip(&t.total).zip(&t.rows);
             let sum = rows.fold(0u64, |acc, ((&day, &total), &n)| {
-                acc.wrapping_add(mix(mix(mix(day as u64) ^ total as u64) ^ n as u64))
+                acc.wrapping_add(digest([day, total, n]))
             });
             sum ^ mix(t.day.len() as u64)
         }

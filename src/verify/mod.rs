@@ -23,7 +23,7 @@ pub use classify::{DivergenceClass, KeyFinding};
 pub use totals::{check_totals, expected_totals, DayTotal};
 
 use crate::engine::TargetRows;
-use crate::row::Column;
+use crate::row::{digest, Column, MIRROR_ROW};
 use crate::sim::{History, Op};
 
 /// How far a target is from the oracle, per class of divergence. Counts of keys, except
@@ -111,6 +111,10 @@ pub struct Verdict {
 #[derive(Debug, Clone, Default)]
 pub struct Oracle {
     expected_lsn: Vec<i64>,
+    /// Per key, the digest of its live version's columns after the key and the lsn (the mirror
+    /// row's `MIRROR_ROW[2..]`), kept beside the lsn so a check reads per-key arrays in the
+    /// order target rows come back instead of jumping around the history for every row.
+    expected_rest: Vec<u64>,
     applied: usize,
     /// Scratch of the last check, per key: how many target rows carry it, and whether one of
     /// them is exactly the expected row. Reused between checks to keep verification
@@ -126,6 +130,7 @@ impl Oracle {
         let keys = history.max_id as usize + 1;
         Oracle {
             expected_lsn: vec![0; keys],
+            expected_rest: vec![0; keys],
             applied: 0,
             held: vec![0; keys],
             exact: vec![false; keys],
@@ -143,6 +148,7 @@ impl Oracle {
                 _ if history.is_deleted[i] => 0,
                 _ => history.lsn[i],
             };
+            self.expected_rest[id] = digest(MIRROR_ROW[2..].iter().map(|c| c.of(history, i)));
         }
         self.applied = self.applied.max(range.end);
     }
@@ -176,6 +182,22 @@ impl Oracle {
         self.held.fill(0);
         self.exact.fill(false);
         self.foreign.clear();
+        // A mirror with every column (the built-in targets) is compared through the per-key
+        // lsn and digest; a target with other columns (an outside pipeline's) column by column
+        // against the history.
+        let carried: Vec<Column> = target.columns.iter().map(|(c, _)| *c).collect();
+        let full_mirror = carried == MIRROR_ROW[1..];
+        let (lsns, rest): (&[i64], Vec<&[i64]>) = if full_mirror {
+            (
+                &target.columns[0].1,
+                target.columns[1..]
+                    .iter()
+                    .map(|(_, v)| v.as_slice())
+                    .collect(),
+            )
+        } else {
+            (&[], Vec::new())
+        };
         for (row, &id) in target.id.iter().enumerate() {
             let Some(slot) = usize::try_from(id)
                 .ok()
@@ -187,7 +209,12 @@ impl Oracle {
             self.held[slot] += 1;
             let expected = self.expected_lsn[slot];
             if expected != 0 && !self.exact[slot] {
-                self.exact[slot] = Self::row_is_exact(history, target, row, expected);
+                self.exact[slot] = if full_mirror {
+                    lsns[row] == expected
+                        && digest(rest.iter().map(|values| values[row])) == self.expected_rest[slot]
+                } else {
+                    Self::row_is_exact(history, target, row, expected)
+                };
             }
         }
         let mut d = Divergence::default();

@@ -21,7 +21,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use duckdb::arrow::array::{Array, Int64Array, StringArray};
+use duckdb::arrow::array::{Array, Int32Array, Int64Array, StringArray};
 use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
 use duckdb::Connection;
 
@@ -253,19 +253,35 @@ impl DuckDbEngine {
         )
     }
 
-    /// Every row of `table`'s non-null BIGINT `columns`, column by column, through Arrow.
+    /// Every row of `table`'s non-null integer `columns`, column by column, streamed through
+    /// Arrow and widened to 64 bits.
     fn int_columns<const N: usize>(&mut self, table: &str, columns: &str) -> Result<[Vec<i64>; N]> {
         let started = Instant::now();
         let result = (|| -> duckdb::Result<[Vec<i64>; N]> {
             let mut stmt = self
                 .conn
                 .prepare(&format!("SELECT {columns} FROM {table}"))?;
-            let mut out: [Vec<i64>; N] = std::array::from_fn(|_| Vec::new());
-            for batch in stmt.query_arrow([])? {
+            // Streamed, so DuckDB does not first materialize the whole result; sized once from
+            // the table's row count, so a million-row target is not copied again as it grows.
+            let rows: i64 =
+                self.conn
+                    .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+            let mut out: [Vec<i64>; N] =
+                std::array::from_fn(|_| Vec::with_capacity(rows.max(0) as usize));
+            for batch in stmt.stream_arrow([])? {
+                let batch = batch?;
                 for (i, column) in out.iter_mut().enumerate() {
-                    match batch.column(i).as_any().downcast_ref::<Int64Array>() {
-                        Some(values) if values.null_count() == 0 => {
+                    let array = batch.column(i).as_any();
+                    // Integer columns of either width, widened here rather than cast in SQL.
+                    match (
+                        array.downcast_ref::<Int64Array>(),
+                        array.downcast_ref::<Int32Array>(),
+                    ) {
+                        (Some(values), _) if values.null_count() == 0 => {
                             column.extend_from_slice(values.values())
+                        }
+                        (_, Some(values)) if values.null_count() == 0 => {
+                            column.extend(values.values().iter().map(|&v| v as i64))
                         }
                         _ => {
                             return Err(duckdb::Error::InvalidColumnType(
@@ -655,14 +671,9 @@ impl Targets for DuckDbEngine {
                 TargetContents::Totals(TargetTotals { day, total, rows })
             }
             _ => {
-                // Every column the mirror carries, as BIGINT, so the oracle compares whole rows.
-                let casts = MIRROR_ROW
-                    .iter()
-                    .map(|c| format!("{}::BIGINT", c.name()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                // Every column the mirror carries, so the oracle compares whole rows.
                 let columns: [Vec<i64>; MIRROR_ROW.len()] =
-                    self.int_columns(&format!("{s}.mirror"), &casts)?;
+                    self.int_columns(&format!("{s}.mirror"), &column_list(&MIRROR_ROW))?;
                 let mut columns = columns.into_iter();
                 let id = columns.next().expect("MIRROR_ROW starts with the key");
                 TargetContents::Mirror(TargetRows {
