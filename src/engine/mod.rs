@@ -281,9 +281,13 @@ pub(crate) fn open_broken_upsert(
 /// into a concrete engine.
 pub fn open(kind: EngineKind, storage: TargetStorage<'_>) -> Result<Box<dyn Engine>> {
     Ok(match kind {
-        EngineKind::Duckdb => Box::new(match storage {
-            TargetStorage::Memory => duckdb::DuckDbEngine::open_in_memory()?,
-            TargetStorage::Files(dir) => duckdb::DuckDbEngine::open_with_target_files(dir)?,
-        }),
+        EngineKind::Duckdb => Box::new(open_duckdb(storage)?),
     })
+}
+
+fn open_duckdb(storage: TargetStorage<'_>) -> Result<duckdb::DuckDbEngine> {
+    match storage {
+        TargetStorage::Memory => duckdb::DuckDbEngine::open_in_memory(),
+        TargetStorage::Files(dir) => duckdb::DuckDbEngine::open_with_target_files(dir),
+    }
 }

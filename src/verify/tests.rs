@@ -243,3 +243,27 @@ fn samples_share_their_room_between_classes() {
         vec![DivergenceClass::Missing, DivergenceClass::Stale]
     );
 }
+
+/// A target that keeps only some columns (an outside pipeline's may): `lsn` and `value`.
+fn partial(h: &History, lsns: &[i64], value_of: impl Fn(i64) -> i64) -> TargetRows {
+    TargetRows {
+        id: lsns.iter().map(|&l| h.id[l as usize - 1]).collect(),
+        columns: vec![
+            (Column::Lsn, lsns.to_vec()),
+            (Column::Value, lsns.iter().map(|&l| value_of(l)).collect()),
+        ],
+    }
+}
+
+#[test]
+fn a_target_with_some_columns_is_compared_on_exactly_those() {
+    let h = world();
+    let mut oracle = Oracle::new(&h);
+    oracle.advance_to(&h, 10);
+    let right = partial(&h, &[1, 4], |l| h.value[l as usize - 1]);
+    assert!(oracle.check(&h, &right, 0).divergence.is_exact());
+    let wrong_value = partial(&h, &[1, 4], |l| h.value[l as usize - 1] + (l == 4) as i64);
+    let v = oracle.check(&h, &wrong_value, 10);
+    assert_eq!(v.divergence, divergence(0, 1, 0, 0));
+    assert_eq!(v.samples[0].wrong_columns, vec!["value".to_string()]);
+}
