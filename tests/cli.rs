@@ -253,3 +253,51 @@ fn bench_measures_generating_and_loading_the_initial_table_on_fresh_engines() {
     let (median, best) = (rate("= "), rate("(best "));
     assert!(median > 0.0 && best >= median, "{line}");
 }
+
+#[test]
+fn a_run_killed_with_sigkill_leaves_litter_the_next_run_removes() {
+    let temp = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let long = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench/bench_1m.toml");
+    let mut victim = Command::new(env!("CARGO_BIN_EXE_incrlab"))
+        .args(["run", long.to_str().unwrap(), "--quiet", "--out", "out"])
+        .current_dir(work.path())
+        .env("TMPDIR", temp.path())
+        .spawn()
+        .unwrap();
+    let litter = format!("incrlab-run-{}-", victim.id());
+    let listed = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let started = std::time::Instant::now();
+    while !listed(temp.path()).iter().any(|n| n.starts_with(&litter)) {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the run never made its directory"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    victim.kill().unwrap(); // SIGKILL: no destructor runs
+    victim.wait().unwrap();
+    assert!(listed(temp.path()).iter().any(|n| n.starts_with(&litter)));
+
+    let next = Command::new(env!("CARGO_BIN_EXE_incrlab"))
+        .args(["run", "--quiet", "--out", "out2"])
+        .current_dir(work.path())
+        .env("TMPDIR", temp.path())
+        .output()
+        .unwrap();
+    assert!(
+        next.status.success(),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+    let left = listed(temp.path());
+    assert!(
+        !left.iter().any(|n| n.starts_with("incrlab-run-")),
+        "litter left: {left:?}"
+    );
+}

@@ -10,14 +10,16 @@ mod lane;
 mod tally;
 #[cfg(test)]
 mod tests;
+mod workdir;
 
 use std::time::{Duration, Instant};
 
 use lane::{Lane, StrategyLane};
 use tally::Tally;
+pub use workdir::remove_orphans;
 
 use crate::engine::{self, Engine, TargetContents, TargetId, TargetStorage};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::explain;
 use crate::landing::Landing;
 use crate::median::median;
@@ -86,10 +88,9 @@ pub fn run_with(
     let (history, generation) = generate_timed(&scenario, seed);
     let generate_time = started.elapsed();
 
-    let work = tempfile::Builder::new()
-        .prefix("incrlab-run-")
-        .tempdir()
-        .map_err(|e| Error::io("cannot create a working directory", std::env::temp_dir(), e))?;
+    // Named after this process, so a later run can tell our litter from a live run's if we are
+    // killed before we clean up.
+    let work = workdir::create()?;
 
     // A crash closes and reopens a target's database, so under [faults] targets are files.
     let storage = match &scenario.faults {
