@@ -267,10 +267,7 @@ pub(crate) fn open_broken_upsert(
     storage: TargetStorage<'_>,
     dropped: crate::row::Column,
 ) -> Result<Box<dyn Engine>> {
-    let inner = match storage {
-        TargetStorage::Memory => duckdb::DuckDbEngine::open_in_memory()?,
-        TargetStorage::Files(dir) => duckdb::DuckDbEngine::open_with_target_files(dir)?,
-    };
+    let inner = open_duckdb(storage)?;
     Ok(Box::new(duckdb::broken::DropsColumnOnUpsert {
         inner,
         dropped,
