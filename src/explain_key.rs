@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::explain::{Explainer, Story};
 use crate::runner::{self, RunOptions};
-use crate::scenario::{LoadedScenario, StrategyKind, TargetModel};
+use crate::scenario::{LoadedScenario, TargetModel};
 
 /// The story of `key` for the strategy labelled `label`, from a run of the scenario (with
 /// `seed`, when given) that watched the key.
@@ -58,14 +58,4 @@ pub fn explain_key(
     let interval_us = results.scenario_as_run.schedule.interval.0;
     let explainer = Explainer::new(spec, &results.strategies[index], interval_us);
     Ok(explainer.story(&history, key))
-}
-
-/// Whether a strategy's watermark reads best as a time (for [`Story::lines`]).
-pub fn watermark_is_a_time(loaded: &LoadedScenario, label: &str) -> bool {
-    loaded
-        .scenario
-        .strategies
-        .iter()
-        .find(|s| s.label() == label)
-        .is_some_and(|s| s.kind == StrategyKind::UpdatedAt)
 }

@@ -327,8 +327,7 @@ fn execute(command: Command) -> Result<(), Error> {
                     serde_json::to_string_pretty(&story).expect("a story serializes")
                 );
             } else {
-                let times = incrlab::explain_key::watermark_is_a_time(&loaded, &strategy);
-                for line in story.lines(times) {
+                for line in story.lines() {
                     println!("{line}");
                 }
             }

@@ -61,15 +61,6 @@ fn no_subcommand_runs_the_built_in_quickstart_from_any_directory() {
 }
 
 #[test]
-fn the_built_in_quickstart_is_the_shipped_file() {
-    let shipped = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml"),
-    )
-    .unwrap();
-    assert_eq!(incrlab::scenario::QUICKSTART_TOML, shipped);
-}
-
-#[test]
 fn simulate_audits_the_history_it_writes() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/hot_keys.toml");

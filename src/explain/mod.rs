@@ -38,7 +38,7 @@ pub struct Version {
 
 impl Version {
     /// What the version did, as the stories name it.
-    pub fn kind(&self) -> &'static str {
+    fn kind(&self) -> &'static str {
         match (self.op, self.is_deleted) {
             (Op::Delete, _) => "hard delete",
             (_, true) => "soft delete",

@@ -6,7 +6,7 @@ use super::{
     class_name, describe, planned_read, s, signed_ms, versions_of, versions_read, Explainer,
     Version,
 };
-use crate::scenario::CrashPoint;
+use crate::scenario::{CrashPoint, StrategyKind};
 use crate::sim::History;
 use crate::verify::{DivergenceClass, WatchedKey};
 
@@ -87,9 +87,10 @@ pub struct StoryRun {
 }
 
 impl Story {
-    /// The story as lines of text, for the terminal. `timestamp_watermark` prints watermarks as
-    /// times (an `updated_at` strategy) rather than numbers.
-    pub fn lines(&self, timestamp_watermark: bool) -> Vec<String> {
+    /// The story as lines of text, for the terminal. An `updated_at` watermark prints as a time,
+    /// an id or lsn as a number.
+    pub fn lines(&self) -> Vec<String> {
+        let timestamp_watermark = self.strategy == StrategyKind::UpdatedAt.name();
         let mut lines = vec![format!(
             "key {} — strategy {} ({}, write {})",
             self.key, self.label, self.strategy, self.write

@@ -49,7 +49,7 @@ pub(super) struct StrategyLane {
 
 /// How crashes are injected into a lane's runs.
 #[derive(Clone, Copy)]
-pub(super) struct FaultContext<'a> {
+struct FaultContext<'a> {
     pub faults: &'a Faults,
     pub seed: u64,
 }

@@ -271,14 +271,7 @@ pub fn run_with(
             )
             .iter()
             .zip(&result.sample_wrong_keys)
-            .map(|(key_versions, k)| {
-                let held = WatchedKey {
-                    class: Some(k.class),
-                    held_lsns: k.held_lsns.clone(),
-                    wrong_columns: k.wrong_columns.clone(),
-                };
-                explainer.reason(key_versions, k.id, &held)
-            })
+            .map(|(key_versions, k)| explainer.reason(key_versions, k.id, &WatchedKey::from(k)))
             .collect();
             for (k, why) in result.sample_wrong_keys.iter_mut().zip(reasons) {
                 k.reason = why;

@@ -97,6 +97,17 @@ pub struct WatchedKey {
     pub wrong_columns: Vec<String>,
 }
 
+impl From<&WrongKey> for WatchedKey {
+    /// What a sample wrong key says the target held, as a watch would have seen it.
+    fn from(k: &WrongKey) -> Self {
+        WatchedKey {
+            class: Some(k.class),
+            held_lsns: k.held_lsns.clone(),
+            wrong_columns: k.wrong_columns.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Verdict {
     pub divergence: Divergence,
