@@ -53,6 +53,10 @@ pub fn check_scenario(loaded: &LoadedScenario, options: &CheckOptions) -> Result
     }
     let options_for_run = RunOptions {
         check_idempotence: expectations.iter().any(|e| e.idempotent.is_some()),
+        pipeline_logs: options
+            .out
+            .as_ref()
+            .map(|out| out.join(&loaded.scenario.name)),
         ..RunOptions::default()
     };
     let results = runner::run(loaded, &options_for_run)?;

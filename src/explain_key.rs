@@ -3,7 +3,7 @@
 //! import each other.
 
 use crate::error::{Error, Result};
-use crate::explain::{Explainer, Story};
+use crate::explain::{Explainer, PipelineExplainer, Story};
 use crate::runner::{self, RunOptions};
 use crate::scenario::{LoadedScenario, TargetModel};
 
@@ -15,12 +15,7 @@ pub fn explain_key(
     key: i64,
     seed: Option<u64>,
 ) -> Result<Story> {
-    let labels: Vec<String> = loaded
-        .scenario
-        .strategies
-        .iter()
-        .map(|s| s.label())
-        .collect();
+    let labels = loaded.scenario.lane_labels();
     let Some(index) = labels.iter().position(|l| l == label) else {
         return Err(Error::Argument {
             flag: "--strategy".into(),
@@ -31,7 +26,8 @@ pub fn explain_key(
             ),
         });
     };
-    if loaded.scenario.strategies[index].model() == TargetModel::DailyTotals {
+    let is_pipeline = index >= loaded.scenario.strategies.len();
+    if !is_pipeline && loaded.scenario.strategies[index].model() == TargetModel::DailyTotals {
         return Err(Error::Argument {
             flag: "--strategy".into(),
             message: format!(
@@ -54,6 +50,10 @@ pub fn explain_key(
             ..RunOptions::default()
         },
     )?;
+    if is_pipeline {
+        let result = &results.strategies[index];
+        return Ok(PipelineExplainer { result }.story(&history, key));
+    }
     let spec = &results.scenario_as_run.strategies[index];
     let interval_us = results.scenario_as_run.schedule.interval.0;
     let explainer = Explainer::new(spec, &results.strategies[index], interval_us);

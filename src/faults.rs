@@ -71,6 +71,40 @@ pub fn crash_for(faults: &Faults, seed: u64, label: &str, run: u32, attempt: u32
     })
 }
 
+/// How an outside pipeline's attempt is killed, if it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kill {
+    /// SIGKILL when the pipeline announces this point (`INCRLAB_POINT <name>`).
+    AtPoint(CrashPoint),
+    /// SIGKILL this long after the start (`[faults] kill_after`).
+    AfterUs(i64),
+}
+
+/// The kill, if any, of `attempt` of `run` of the pipeline labelled `label`: the crash
+/// [`crash_for`] plans, at its point — or, with `kill_after`, a drawn crash strikes after a
+/// delay drawn from it instead (listed crashes keep their point). The delay has its own stream,
+/// so `kill_after` never moves which attempts crash.
+pub fn kill_for(faults: &Faults, seed: u64, label: &str, run: u32, attempt: u32) -> Option<Kill> {
+    let crash = crash_for(faults, seed, label, run, attempt)?;
+    let listed = attempt == 1
+        && faults
+            .crashes
+            .iter()
+            .any(|c| c.run == run && c.strategy.as_deref().is_none_or(|s| s == label));
+    match (&faults.kill_after, listed) {
+        (Some(delay), false) => {
+            let mut case = b"kill_after/".to_vec();
+            case.extend_from_slice(&(label.len() as u64).to_le_bytes());
+            case.extend_from_slice(label.as_bytes());
+            case.extend_from_slice(&run.to_le_bytes());
+            case.extend_from_slice(&attempt.to_le_bytes());
+            let mut rng = rng_for_case(seed, Concern::Faults, &case);
+            Some(Kill::AfterUs(delay.sample(&mut rng).max(0)))
+        }
+        _ => Some(Kill::AtPoint(crash.point)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ pub mod fs_atomic;
 pub mod landing;
 pub mod matrix;
 pub mod median;
+pub mod pipeline;
 pub mod report;
 pub mod results;
 pub mod row;

@@ -47,6 +47,10 @@ enum Command {
         /// the retry left the same target and state.
         #[arg(long)]
         check_idempotence: bool,
+        /// Outside pipelines of one run tick started side by side, at most this many
+        /// [default: number of cores]
+        #[arg(long)]
+        jobs: Option<usize>,
     },
     /// Export a scenario's ground-truth history (every row version) as Parquet.
     Simulate {
@@ -150,7 +154,10 @@ fn main() -> ExitCode {
         quiet: false,
         check_determinism: false,
         check_idempotence: false,
+        jobs: None,
     });
+    // An interrupted run kills the pipelines it started before it exits.
+    incrlab::pipeline::install_interrupt_handler();
     match execute(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -169,6 +176,7 @@ fn execute(command: Command) -> Result<(), Error> {
             quiet,
             check_determinism,
             check_idempotence,
+            jobs,
         } => {
             let loaded = Scenario::load_or_quickstart(scenario.as_deref())?;
             let out = out.unwrap_or_else(|| Path::new("reports").join(&loaded.scenario.name));
@@ -178,6 +186,8 @@ fn execute(command: Command) -> Result<(), Error> {
                 seed,
                 progress: Some(progress.run_hook()),
                 check_idempotence,
+                jobs,
+                pipeline_logs: Some(out.clone()),
                 ..RunOptions::default()
             };
             let results = runner::run(&loaded, &options)?;

@@ -83,6 +83,9 @@ pub struct StrategyResult {
     pub crashes: Vec<CrashRecord>,
     /// Up to 20 keys still wrong after the drain, by id.
     pub sample_wrong_keys: Vec<WrongKey>,
+    /// An outside pipeline's lane: its command, every attempt and its comparison with a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<PipelineResult>,
     pub per_run: Vec<RunRecord>,
     /// Time spent reading, writing and persisting state over all runs (verification excluded).
     pub wall_ms: f64,
@@ -103,6 +106,10 @@ pub struct RunRecord {
     pub reconciled: bool,
     pub watermark_before: Option<i64>,
     pub watermark_after: Option<i64>,
+    /// `updated_at` with a deduplicated boundary: the `[id, lsn]` of the rows at the
+    /// watermark the run started with, which its read skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_at_watermark_before: Vec<[i64; 2]>,
     pub rows_read: u64,
     pub rows_scanned: u64,
     #[serde(default)]
@@ -128,10 +135,118 @@ pub struct RunRecord {
     /// `interval`: the event-time window `[from, to)` the run read (microseconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_window_us: Option<[i64; 2]>,
+    /// An outside pipeline's run that did not end well: why (a failed or killed last attempt,
+    /// or a target that could not be read), naming the pipeline and what was wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
     /// With `watch_key` (`incrlab explain`): what the target held for that key after this run,
     /// as the oracle classified it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watched: Option<WatchedKey>,
+}
+
+/// What an outside pipeline did over the run, beyond what every lane records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineResult {
+    /// The command as started (placeholders filled in).
+    pub command: Vec<String>,
+    /// Every attempt, in order: how it ended, the points it announced, its log.
+    pub attempts: Vec<PipelineAttempt>,
+    /// Runs whose last attempt failed or whose target could not be read.
+    pub failed_runs: u32,
+    /// With `model`: whether the pipeline's permanent wrong keys are the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelComparison>,
+    /// Time incrlab spent reading the target back, over all runs (part of `wall_ms`).
+    #[serde(default)]
+    pub read_back_ms: f64,
+}
+
+/// How one attempt of an outside pipeline ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "ended", rename_all = "snake_case")]
+pub enum AttemptEnding {
+    /// Exited by itself (0: success).
+    Exited { code: i32 },
+    /// Ended by a signal incrlab did not send.
+    Signaled { signal: i32 },
+    /// Killed (SIGKILL to its process group) by the fault plan: at an announced point, or
+    /// after a drawn delay (`point` absent).
+    Killed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        point: Option<CrashPoint>,
+    },
+    /// Killed at the pipeline's `timeout`.
+    TimedOut,
+    /// Could not be started.
+    FailedToStart { message: String },
+}
+
+impl AttemptEnding {
+    pub fn succeeded(&self) -> bool {
+        *self == AttemptEnding::Exited { code: 0 }
+    }
+
+    /// In words, for failures and reasons.
+    pub fn describe(&self) -> String {
+        match self {
+            AttemptEnding::Exited { code } => format!("exited with code {code}"),
+            AttemptEnding::Signaled { signal } => format!("ended by signal {signal}"),
+            AttemptEnding::Killed { point: Some(p) } => format!("killed at {}", p.name()),
+            AttemptEnding::Killed { point: None } => "killed after a drawn delay".into(),
+            AttemptEnding::TimedOut => "killed at its timeout".into(),
+            AttemptEnding::FailedToStart { message } => format!("failed to start: {message}"),
+        }
+    }
+}
+
+/// One attempt of an outside pipeline's run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineAttempt {
+    pub run: u32,
+    /// 1-based attempt of the run.
+    pub attempt: u32,
+    #[serde(flatten)]
+    pub ending: AttemptEnding,
+    /// For a kill after a drawn delay: the delay planned, in microseconds (exact, from the
+    /// fault sub-seed; when the kill landed is `elapsed_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_kill_after_us: Option<i64>,
+    /// Points the pipeline announced (`INCRLAB_POINT <name>`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub points: Vec<String>,
+    /// From the start to the exit or the kill.
+    pub elapsed_ms: f64,
+    /// The attempt's log (stdout and stderr), relative to the output directory.
+    pub log: String,
+}
+
+/// A pipeline's permanent wrong keys against those of the built-in strategy it claims to
+/// behave like.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelComparison {
+    /// The built-in strategy's label.
+    pub model: String,
+    /// Exactly the same wrong keys, each in the same class.
+    pub same: bool,
+    pub pipeline_wrong_keys: u64,
+    pub model_wrong_keys: u64,
+    /// Keys wrong in one and not the other, or in different classes.
+    pub differing_keys: u64,
+    /// The first differing keys, by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<KeyDifference>,
+}
+
+/// One key on which a pipeline and its model disagree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyDifference {
+    pub id: i64,
+    /// The pipeline's class for it (absent: right).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<crate::verify::DivergenceClass>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<crate::verify::DivergenceClass>,
 }
 
 fn one() -> u32 {
@@ -172,6 +287,9 @@ pub struct RunTimings {
     pub load_ms: f64,
     /// Advancing the source run by run (after the initial load).
     pub advance_ms: f64,
+    /// Of `advance_ms`, bringing the released source file forward for outside pipelines.
+    #[serde(default)]
+    pub handover_ms: f64,
     /// Reading targets back and comparing them with the oracle.
     pub verify_ms: f64,
     /// Everything, from generation to the last verification.
@@ -243,6 +361,13 @@ impl RunResults {
                 wall_ms: 0.0,
                 sql_ms: 0.0,
                 cpu_ms: 0.0,
+                pipeline: s.pipeline.clone().map(|mut p| {
+                    for a in &mut p.attempts {
+                        a.elapsed_ms = 0.0;
+                    }
+                    p.read_back_ms = 0.0;
+                    p
+                }),
                 ..s.clone()
             };
             if untimed(a) != untimed(b) {

@@ -6,6 +6,11 @@
 
 use crate::sim::History;
 
+/// Simulated time 0 as a real instant: 2026-01-01T00:00:00Z in microseconds since the Unix
+/// epoch. Where incrlab hands the source to an outside pipeline, simulated microseconds `t`
+/// become the timestamp `EPOCH_US + t`, so tools see ordinary datetimes.
+pub const EPOCH_US: i64 = 1_767_225_600_000_000;
+
 /// One column of a row as the source holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Column {

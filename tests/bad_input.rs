@@ -360,3 +360,113 @@ fn an_event_time_late_fraction_above_one_is_rejected() {
         &["`event_time.late_fraction`", "between 0 and 1"],
     );
 }
+
+const PIPELINE: &str = r#"
+[[pipeline]]
+label = "mine"
+command = ["true"]
+target = { duckdb = "target.duckdb", table = "orders" }
+"#;
+
+#[test]
+fn a_pipeline_program_that_does_not_exist_is_named_before_anything_runs() {
+    let text = format!(
+        "{GOOD}{}",
+        PIPELINE.replace("[\"true\"]", "[\"no-such-program-xyz\"]")
+    );
+    let outcome = run_with("program.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "program.toml",
+        &[
+            "pipeline[1].command",
+            "no-such-program-xyz",
+            "`mine`",
+            "not found",
+        ],
+    );
+}
+
+#[test]
+fn a_pipeline_model_that_is_not_a_strategy_of_the_scenario_is_named() {
+    let text = format!("{GOOD}{PIPELINE}model = \"updated_at>\"\n");
+    let outcome = run_with("model.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "model.toml",
+        &["pipeline[1].model", "updated_at>", "cdc"],
+    );
+}
+
+#[test]
+fn a_pipeline_target_outside_its_work_directory_is_refused() {
+    let text = format!(
+        "{GOOD}{}",
+        PIPELINE.replace("target.duckdb", "../elsewhere.duckdb")
+    );
+    let outcome = run_with("escape.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "escape.toml",
+        &["pipeline[1].target.duckdb", ".."],
+    );
+}
+
+#[test]
+fn a_pipeline_label_taken_by_a_strategy_is_refused() {
+    let text = format!("{GOOD}{}", PIPELINE.replace("\"mine\"", "\"cdc\""));
+    let outcome = run_with("label.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "label.toml",
+        &["pipeline[1].label", "`cdc`", "already used"],
+    );
+}
+
+#[test]
+fn a_negative_kill_after_is_named() {
+    let text = format!(
+        "{GOOD}[faults]\nkill_after = {{ dist = \"normal\", mean = \"1s\", std = \"1s\" }}\n{PIPELINE}"
+    );
+    let outcome = run_with("kill_after.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "kill_after.toml",
+        &["faults.kill_after", "negative"],
+    );
+}
+
+#[test]
+fn same_as_model_on_a_pipeline_without_a_model_is_named() {
+    let text = format!("{GOOD}{PIPELINE}\n[[expect]]\nstrategy = \"mine\"\nsame_as_model = true\n");
+    let outcome = run_with("same.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "same.toml",
+        &["expect[1].same_as_model", "`mine`"],
+    );
+}
+
+#[test]
+fn boundary_dedupe_needs_an_inclusive_updated_at_without_lag() {
+    let text = GOOD.replace(
+        "kind = \"cdc\"",
+        "kind = \"updated_at\"\nboundary = \">\"\nboundary_dedupe = \"key\"",
+    );
+    let outcome = run_with("dedupe.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "dedupe.toml",
+        &["strategy[1].boundary_dedupe", ">="],
+    );
+    let text = GOOD.replace(
+        "kind = \"cdc\"",
+        "kind = \"updated_at\"\nboundary = \">=\"\nlag = \"5s\"\nboundary_dedupe = \"key\"",
+    );
+    let outcome = run_with("dedupe_lag.toml", Some(&text));
+    assert_rejected(
+        &outcome,
+        "dedupe_lag.toml",
+        &["strategy[1].boundary_dedupe", "lag"],
+    );
+}

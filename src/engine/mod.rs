@@ -33,6 +33,14 @@ pub enum ReadSpec {
     IdAbove(i64),
     /// Source rows with `updated_at > from_us` (or `>=` when `inclusive`).
     UpdatedAtFrom { from_us: i64, inclusive: bool },
+    /// Source rows with `updated_at >= from_us`, except the rows at `from_us` a previous run
+    /// already took: those whose key (or, `by_row`, whose key and version) is in `seen`, as
+    /// `[id, lsn]`. A cursor that deduplicates its boundary, as dlt's does.
+    UpdatedAtSkippingSeen {
+        from_us: i64,
+        seen: Vec<[i64; 2]>,
+        by_row: bool,
+    },
     /// Change-log entries with `lsn > after`. A key can appear several times.
     LogAfter(i64),
     /// Source rows with `event_time` in `[from_us, to_us)`: an interval and its lookback.
@@ -234,6 +242,10 @@ pub trait Targets {
     /// batches are gone, and the target's database is closed and opened again.
     fn crash_and_reopen(&mut self, target: TargetId) -> Result<()>;
 
+    /// The `[id, lsn]` of the staged batch's rows whose `updated_at` is `updated_at_us` (the
+    /// rows at a new watermark, which a deduplicating cursor remembers).
+    fn batch_rows_at(&mut self, target: TargetId, updated_at_us: i64) -> Result<Vec<[i64; 2]>>;
+
     /// Every row of the target, in the shape of its model, with every column it carries.
     fn target_contents(&mut self, target: TargetId) -> Result<TargetContents>;
 
@@ -248,6 +260,27 @@ pub trait Targets {
 pub trait Engine: Source + Targets {
     /// The engine's name, as `[engine] kind` spells it and errors report it.
     fn name(&self) -> &'static str;
+}
+
+/// The source as an outside pipeline sees it: a database file brought to "as of" a run and
+/// then released (closed) for the pipeline's own process to open.
+pub trait ReleasedSource: Send {
+    /// Applies the history's changes at `range` (a commit-ordered slice), then releases the
+    /// file: nothing of incrlab's holds it open afterwards.
+    fn apply_changes(&mut self, history: &History, range: Range<usize>) -> Result<()>;
+    /// The file, as the pipeline is told it (`INCRLAB_SOURCE`).
+    fn path(&self) -> &Path;
+}
+
+/// Creates the released source file at `path` (DuckDB, the one format pipelines read today).
+pub fn create_released_source(path: &Path) -> Result<Box<dyn ReleasedSource>> {
+    Ok(Box::new(duckdb::released::ReleasedFile::create(path)?))
+}
+
+/// Reads an outside pipeline's target (`table` in the DuckDB file `file`) as the oracle checks
+/// it, or says what is wrong with it, naming the file, the table and the column.
+pub fn read_outside_target(file: &Path, table: &str) -> std::result::Result<TargetRows, String> {
+    duckdb::outside_target::read(file, table)
 }
 
 /// Where an engine keeps its targets.

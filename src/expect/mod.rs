@@ -162,6 +162,47 @@ pub fn evaluate(
                     hint: None,
                 });
             }
+            if let Some(wanted) = e.same_as_model {
+                let comparison = s.pipeline.as_ref().and_then(|p| p.model.as_ref());
+                let (passed, actual) = match comparison {
+                    Some(c) if c.same => (wanted, format!("same as `{}`", c.model)),
+                    Some(c) => (
+                        !wanted,
+                        format!(
+                            "differs from `{}` on {} key(s){}",
+                            c.model,
+                            c.differing_keys,
+                            c.differences
+                                .first()
+                                .map_or(String::new(), |d| format!(", first id {}", d.id))
+                        ),
+                    ),
+                    None => (false, "no model to compare with".to_string()),
+                };
+                out.push(Outcome {
+                    scenario: results.scenario.clone(),
+                    strategy: s.label.clone(),
+                    key: "same_as_model".into(),
+                    expected: format!("= {wanted}"),
+                    actual,
+                    passed,
+                    hint: None,
+                });
+            }
+            if let Some(bound) = e.failed_runs {
+                let actual = s.pipeline.as_ref().map_or(0, |p| u64::from(p.failed_runs));
+                let passed = bound.holds(actual);
+                let first_failure = s.per_run.iter().find_map(|r| r.failure.clone());
+                out.push(Outcome {
+                    scenario: results.scenario.clone(),
+                    strategy: s.label.clone(),
+                    key: "failed_runs".into(),
+                    expected: bound.to_string(),
+                    actual: actual.to_string(),
+                    passed,
+                    hint: (!passed).then_some(first_failure).flatten(),
+                });
+            }
             for (key, bound, actual) in counts {
                 let Some(bound) = bound else { continue };
                 let passed = bound.holds(actual);

@@ -9,9 +9,11 @@
 
 use serde::Serialize;
 
+mod pipeline;
 mod reason;
 mod story;
 
+pub use pipeline::{HeldAfterRun, PipelineExplainer, PIPELINE_KIND};
 pub use story::{Story, StoryRun};
 
 use crate::engine::ReadSpec;
@@ -103,6 +105,7 @@ fn planned_read(strategy: &dyn Strategy, r: &RunRecord) -> ReadSpec {
     }
     let state = StrategyState {
         watermark: r.watermark_before,
+        seen_at_watermark: r.seen_at_watermark_before.clone(),
         ..StrategyState::default()
     };
     let ctx = RunContext {
@@ -126,6 +129,11 @@ fn describe(read: &ReadSpec, r: &RunRecord) -> String {
                 .map_or(String::new(), |wm| format!(" (watermark {} − lag)", s(wm)));
             format!("read updated_at {op} {}{below}", s(from_us))
         }
+        ReadSpec::UpdatedAtSkippingSeen { from_us, seen, .. } => format!(
+            "read updated_at >= {}, skipping the {} row(s) already taken at it",
+            s(*from_us),
+            seen.len()
+        ),
         ReadSpec::LogAfter(offset) => format!("read log entries lsn > {offset}"),
         &ReadSpec::EventTimeWindow { from_us, to_us } => {
             format!("read event_time in [{}, {})", s(from_us), s(to_us))
@@ -171,6 +179,17 @@ fn versions_read(read: &ReadSpec, key: i64, versions: &[Version], time_us: i64) 
             from_us,
             inclusive: false,
         } => v.updated_at_us > from_us,
+        ReadSpec::UpdatedAtSkippingSeen {
+            from_us,
+            ref seen,
+            by_row,
+        } => {
+            let skipped = v.updated_at_us == from_us
+                && seen
+                    .iter()
+                    .any(|&[id, lsn]| id == key && (!by_row || lsn == v.lsn));
+            v.updated_at_us >= from_us && !skipped
+        }
         ReadSpec::EventTimeWindow { from_us, to_us } => (from_us..to_us).contains(&v.event_time_us),
         // Which files held which version is the landing's business; the story does not guess.
         ReadSpec::Files(_) | ReadSpec::LogAfter(_) => false,

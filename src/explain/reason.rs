@@ -123,6 +123,26 @@ impl Explainer<'_> {
             String::new()
         };
         match (spec.kind, planned_read(self.strategy.as_ref(), run)) {
+            (
+                StrategyKind::UpdatedAt,
+                ReadSpec::UpdatedAtSkippingSeen {
+                    from_us: bound,
+                    seen,
+                    by_row,
+                },
+            ) if last.updated_at_us == bound => {
+                let taken = seen.iter().find(|[id, _]| *id == key).map(|[_, lsn]| *lsn);
+                let identity = if by_row { "key and version" } else { "key" };
+                format!(
+                    "{class}: the {op_name} lsn {} was stamped {}, exactly the watermark, and committed at {}; run {} at {} skipped rows at the watermark already taken by {identity}{} — a cursor that deduplicates its boundary by key never reads a later version that ties; the target keeps {held_text}",
+                    last.lsn,
+                    s(last.updated_at_us),
+                    s(last.commit_us),
+                    run.run,
+                    s(run.time_us),
+                    taken.map_or(String::new(), |l| format!(" (it had taken key {key} at lsn {l})")),
+                )
+            }
             (StrategyKind::UpdatedAt, ReadSpec::UpdatedAtFrom { from_us: bound, inclusive }) => {
                 let tie = last.updated_at_us == bound && !inclusive;
                 let how = if tie {

@@ -149,6 +149,17 @@ impl Story {
                     r.attempts
                 )
             });
+            if self.strategy == super::PIPELINE_KIND {
+                // incrlab cannot see an outside pipeline's reads or state: only its target.
+                lines.push(format!(
+                    "  run {:>3} at {:>10}{}: {}; target holds {held}",
+                    r.run,
+                    s(r.time_us),
+                    if r.drain { " (drain)" } else { "" },
+                    r.read,
+                ));
+                continue;
+            }
             lines.push(format!(
                 "  run {:>3} at {:>10}{}: {}; watermark {} → {}; got {saw}; target holds {held}{crashed}",
                 r.run,

@@ -121,5 +121,41 @@ pub fn lines(r: &RunResults) -> Vec<String> {
             s.sql_ms
         ));
     }
+    out.extend(pipeline_overhead_lines(r));
+    out
+}
+
+/// incrlab's own work per outside pipeline run, apart from the pipeline's process: bringing
+/// the source file forward (once per run for all pipelines), reading each target back, and
+/// verification (all lanes).
+fn pipeline_overhead_lines(r: &RunResults) -> Vec<String> {
+    let pipelines: Vec<&StrategyResult> = r
+        .strategies
+        .iter()
+        .filter(|s| s.pipeline.is_some())
+        .collect();
+    if pipelines.is_empty() {
+        return Vec::new();
+    }
+    let runs = (r.runs + r.drain_runs).max(1) as f64;
+    let t = &r.timings;
+    let mut out = vec![format!(
+        "pipelines: hand-over of the source {:.2} ms/run, verification {:.2} ms/run (all lanes)",
+        t.handover_ms / runs,
+        t.verify_ms / runs
+    )];
+    for s in pipelines {
+        let p = s.pipeline.as_ref().expect("filtered");
+        let process: f64 = p.attempts.iter().map(|a| a.elapsed_ms).sum();
+        let runs = s.per_run.len().max(1) as f64;
+        out.push(format!(
+            "  {:<24} {:>9.2} ms/run: process {:.2} ms/run, reading the target back {:.2} ms/run; incrlab's overhead (hand-over + read-back + verification) {:.2} ms/run",
+            s.label,
+            s.wall_ms / runs,
+            process / runs,
+            p.read_back_ms / runs,
+            (t.handover_ms + t.verify_ms) / runs + p.read_back_ms / runs,
+        ));
+    }
     out
 }

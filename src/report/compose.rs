@@ -148,6 +148,22 @@ fn run_sections(
     if run.strategies.iter().any(|s| !s.crashes.is_empty()) {
         crash_section(run, blocks);
     }
+    let pipelines: Vec<String> = run
+        .strategies
+        .iter()
+        .flat_map(super::pipeline_lines::pipeline_lines)
+        .collect();
+    if run.strategies.iter().any(|s| s.pipeline.is_some()) {
+        blocks.push(Block::Heading("Outside pipelines".into()));
+        blocks.push(Block::Paragraph(
+            "Each pipeline ran as its own command against the released source and was judged by reading its target back; \
+             its attempts, kills and logs (under pipelines/) are in results.json."
+                .into(),
+        ));
+        if !pipelines.is_empty() {
+            blocks.push(Block::Bullets(pipelines));
+        }
+    }
     blocks.push(Block::Heading("Correctness".into()));
     blocks.push(Block::Chart(correctness_chart(run)?));
     if let Some(timeline) = timeline {

@@ -10,6 +10,7 @@ pub mod format;
 mod html;
 mod markdown;
 pub mod matrix;
+mod pipeline_lines;
 pub mod terminal;
 pub mod verdict;
 

@@ -65,13 +65,15 @@ pub fn summary_lines(results: &RunResults, scenario: Option<&std::path::Path>) -
             .to_string(),
     );
     // `explain` follows one key of a mirror; a totals target's wrong days carry their reasons.
-    let mirrors = results
-        .strategies
-        .iter()
-        .zip(&results.scenario_as_run.strategies)
-        .filter(|(_, spec)| spec.model() == crate::scenario::TargetModel::Mirror);
+    let specs = &results.scenario_as_run.strategies;
+    let mirrors = results.strategies.iter().enumerate().filter(|(i, _)| {
+        // Lanes past the strategies are pipelines, whose targets are mirrors.
+        specs
+            .get(*i)
+            .is_none_or(|spec| spec.model() == crate::scenario::TargetModel::Mirror)
+    });
     if let Some((s, key)) = mirrors
-        .map(|(s, _)| s)
+        .map(|(_, s)| s)
         .find_map(|s| s.sample_wrong_keys.first().map(|k| (s, k)))
     {
         lines.push(format!(
@@ -103,6 +105,9 @@ pub fn summary_lines(results: &RunResults, scenario: Option<&std::path::Path>) -
             )),
             (None, _) => {}
         }
+    }
+    for s in &results.strategies {
+        lines.extend(super::pipeline_lines::pipeline_lines(s));
     }
     for s in results.strategies.iter().filter(|s| !s.settled) {
         lines.push(format!(

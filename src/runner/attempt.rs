@@ -106,7 +106,14 @@ pub(super) fn attempt(
     } else {
         state.clone()
     };
-    let next = lane.strategy.advance(&base, &read, ctx);
+    let next = match (lane.strategy.remembers_boundary(), read.max_updated_at_us) {
+        (true, Some(max)) => {
+            let at_max = engine.batch_rows_at(lane.target, max)?;
+            lane.strategy.advance_seeing(&base, &read, &at_max, ctx)
+        }
+        (true, None) => lane.strategy.advance_seeing(&base, &read, &[], ctx),
+        (false, _) => lane.strategy.advance(&base, &read, ctx),
+    };
     let state_first = lane.spec.commit_order() == CommitOrder::BeforeWrite
         && !lane.store.shares_data_transaction();
     if state_first {

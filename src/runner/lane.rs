@@ -148,6 +148,7 @@ impl Lane for StrategyLane {
             first_non_idempotent_run: lane.first_non_idempotent_run,
             crashes: lane.crashes,
             sample_wrong_keys: samples,
+            pipeline: None,
             per_run: lane.records,
             wall_ms: ms(lane.wall),
             sql_ms: ms(lane.sql),
@@ -247,6 +248,7 @@ fn run_lane(
         reconciled: reconcile,
         watermark_before: state.watermark,
         watermark_after: next.watermark,
+        seen_at_watermark_before: state.seen_at_watermark.clone(),
         rows_read: total.rows_read,
         rows_scanned: total.rows_scanned,
         bytes_scanned: total.bytes_scanned,
@@ -259,6 +261,7 @@ fn run_lane(
         attempts,
         crashed_at,
         event_window_us,
+        failure: None,
         watched: None,
     });
     Ok(versions)
@@ -326,7 +329,7 @@ fn run_lane_twice(
 
 /// An order-independent fingerprint of a target's rows (every column: a target that changed
 /// only a value has changed): the drain stops when it stops moving.
-fn fingerprint(contents: &TargetContents) -> u64 {
+pub(super) fn fingerprint(contents: &TargetContents) -> u64 {
     match contents {
         TargetContents::Mirror(v) => {
             let sum = (0..v.len()).fold(0u64, |acc, row| {

@@ -7,18 +7,24 @@
 
 mod attempt;
 mod lane;
+mod model;
+mod pipeline_lane;
+mod pipeline_logs;
 mod tally;
+mod target_track;
 #[cfg(test)]
 mod tests;
 mod workdir;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use lane::{Lane, StrategyLane};
+use pipeline_lane::PipelineLane;
 use tally::Tally;
 pub use workdir::remove_orphans;
 
-use crate::engine::{self, Engine, TargetContents, TargetId, TargetStorage};
+use crate::engine::{self, Engine, ReleasedSource, TargetContents, TargetId, TargetStorage};
 use crate::error::Result;
 use crate::explain;
 use crate::landing::Landing;
@@ -29,7 +35,7 @@ use crate::sim::{generate_timed, History};
 use crate::state_store::StateStore;
 use crate::strategy::{from_spec, RunContext};
 use crate::timeline::{Timeline, MAX_LOST_PER_STRATEGY};
-use crate::verify::{check_totals, expected_totals, Oracle, Verdict, WatchedKey};
+use crate::verify::{check_totals, expected_totals, DivergenceClass, Oracle, Verdict, WatchedKey};
 
 /// Drain runs after which a target that still changes is reported as not settled (raised to
 /// k + 2 for a strategy reconciling every k runs). A strategy that re-appends the same rows
@@ -54,6 +60,12 @@ pub struct RunOptions {
     /// After every steady scheduled run, time a bare copy of the source in the same engine
     /// (`incrlab bench` compares full reprocessing with it).
     pub measure_bare_copy: bool,
+    /// Outside pipelines of one run tick started side by side, at most this many at once
+    /// (default: the number of cores).
+    pub jobs: Option<usize>,
+    /// The output directory: pipeline logs end up in its `pipelines/<label>/` once the run is
+    /// over (replacing the previous run's). Without it the logs go with the working directory.
+    pub pipeline_logs: Option<std::path::PathBuf>,
 }
 
 /// A callback given `(runs done, scheduled runs)` after every run; drain runs count past the
@@ -103,6 +115,10 @@ pub fn run_with(
         .strategies
         .iter()
         .any(|s| s.kind == StrategyKind::FileListing)
+        || scenario
+            .pipelines
+            .iter()
+            .any(|p| p.source == crate::scenario::PipelineSource::LandingDir)
     {
         true => {
             let landing = Landing::new(
@@ -146,9 +162,41 @@ pub fn run_with(
     }
     let mut tallies: Vec<Tally> = lanes.iter().map(|_| Tally::default()).collect();
 
+    // Outside pipelines read a released copy of the source; their logs are published to the
+    // output directory only once the run is over.
+    let logs_dir = work.path().join("logs");
+    let mut released: Option<Box<dyn ReleasedSource>> = None;
+    let mut pipelines: Vec<PipelineLane> = Vec::with_capacity(scenario.pipelines.len());
+    if !scenario.pipelines.is_empty() {
+        let source = released.insert(engine::create_released_source(
+            &work.path().join("source.duckdb"),
+        )?);
+        let scenario_dir = loaded.path.parent().unwrap_or(std::path::Path::new("."));
+        for spec in &scenario.pipelines {
+            pipelines.push(PipelineLane::new(
+                spec,
+                scenario_dir,
+                &work.path().join("pipelines"),
+                &logs_dir,
+                source.path(),
+                landing.as_ref().map(|l| l.dir()),
+                scenario.faults.clone().map(|f| (f, seed)),
+                history.max_id,
+            )?);
+        }
+    }
+    let mut pipeline_tallies: Vec<Tally> = pipelines.iter().map(|_| Tally::default()).collect();
+    let jobs = options
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+
     let load_started = Instant::now();
     let initial = history.committed_between(i64::MIN, 0);
     engine.apply_changes(&history, initial.clone())?;
+    if let Some(source) = &mut released {
+        source.apply_changes(&history, initial.clone())?;
+    }
     if let Some(landing) = &mut landing {
         landing.land(&history, initial, 0)?;
     }
@@ -158,6 +206,7 @@ pub fn run_with(
     let mut timings = RunTimings::default();
     let mut advance_time = Duration::ZERO;
     let mut verify_time = Duration::ZERO;
+    let mut handover_time = Duration::ZERO;
     let mut applied_up_to = 0i64;
     let mut run_number = 0u32;
 
@@ -202,6 +251,11 @@ pub fn run_with(
         let advance_started = Instant::now();
         let committed = history.committed_between(applied_up_to, time_us);
         engine.apply_changes(&history, committed.clone())?;
+        if let Some(source) = &mut released {
+            let handover_started = Instant::now();
+            source.apply_changes(&history, committed.clone())?;
+            handover_time += handover_started.elapsed();
+        }
         if let Some(landing) = &mut landing {
             landing.land(&history, committed, time_us)?;
         }
@@ -211,6 +265,17 @@ pub fn run_with(
         oracle.advance_to(&history, time_us);
         for (lane, tally) in lanes.iter_mut().zip(&mut tallies) {
             let contents = lane.run(engine.as_mut(), &ctx, drain)?;
+            let verify_started = Instant::now();
+            let record = lane.last_record();
+            tally.verify(&mut oracle, &history, &contents, record, options.watch_key);
+            verify_time += verify_started.elapsed();
+        }
+        // The pipelines of this tick read the same released source and write their own
+        // targets, so they run side by side: `dbt run` alone takes seconds to start.
+        let outside = run_pipelines(&mut pipelines, &ctx, drain, jobs);
+        for ((lane, tally), contents) in
+            pipelines.iter_mut().zip(&mut pipeline_tallies).zip(outside)
+        {
             let verify_started = Instant::now();
             let record = lane.last_record();
             tally.verify(&mut oracle, &history, &contents, record, options.watch_key);
@@ -226,7 +291,8 @@ pub fn run_with(
             (hook.0)(run_number, history.run_times_us.len() as u32);
         }
         if drain {
-            let settled = lanes.iter().all(|l| l.settled());
+            let settled =
+                lanes.iter().all(|l| l.settled()) && pipelines.iter().all(|l| l.settled());
             if (settled && drain_runs >= 2) || drain_runs >= max_drain_runs {
                 break;
             }
@@ -234,8 +300,15 @@ pub fn run_with(
     }
 
     // The final samples: one more read of each target, keeping the first wrong keys.
-    let mut strategies = Vec::with_capacity(lanes.len());
-    let mut wrong_ids = Vec::with_capacity(lanes.len());
+    let mut strategies = Vec::with_capacity(lanes.len() + pipelines.len());
+    let mut wrong_ids = Vec::with_capacity(lanes.len() + pipelines.len());
+    // Every wrong key of the strategies pipelines name as their model.
+    let models: BTreeSet<&str> = scenario
+        .pipelines
+        .iter()
+        .filter_map(|p| p.model.as_deref())
+        .collect();
+    let mut model_keys: BTreeMap<String, Vec<(i64, DivergenceClass)>> = BTreeMap::new();
     for (i, (mut lane, tally)) in lanes.into_iter().zip(&tallies).enumerate() {
         let (samples, lost_ids, has_keys) = if tally.last.is_exact() {
             (Vec::new(), Vec::new(), false)
@@ -243,6 +316,9 @@ pub fn run_with(
             match lane.contents(engine.as_mut())? {
                 TargetContents::Mirror(rows) => {
                     let samples = oracle.check(&history, &rows, SAMPLE_WRONG_KEYS).samples;
+                    if models.contains(lane.label()) {
+                        model_keys.insert(lane.label().to_string(), oracle.wrong_keys());
+                    }
                     let lost = oracle.check(&history, &rows, MAX_LOST_PER_STRATEGY).samples;
                     (samples, lost.iter().map(|k| k.id).collect(), true)
                 }
@@ -279,6 +355,46 @@ pub fn run_with(
         }
         strategies.push(result);
     }
+    for (lane, tally) in pipelines.into_iter().zip(&pipeline_tallies) {
+        let (samples, wrong) = if tally.last.is_exact() {
+            (Vec::new(), Vec::new())
+        } else {
+            let samples = oracle
+                .check(&history, &lane.contents, SAMPLE_WRONG_KEYS)
+                .samples;
+            (samples, oracle.wrong_keys())
+        };
+        let lost_ids = wrong
+            .iter()
+            .take(MAX_LOST_PER_STRATEGY)
+            .map(|&(id, _)| id)
+            .collect();
+        wrong_ids.push((lane.spec.label.clone(), tally.last.total(), lost_ids));
+        let ids: Vec<i64> = samples.iter().map(|k| k.id).collect();
+        let held = lane.track.held_of(&ids);
+        let model = lane.spec.model.clone();
+        let mut result = Box::new(lane).finish(tally, samples);
+        let explainer = explain::PipelineExplainer { result: &result };
+        let reasons: Vec<String> = explain::versions_of_keys(&history, &ids)
+            .iter()
+            .zip(&result.sample_wrong_keys)
+            .zip(&held)
+            .map(|((versions, k), held)| {
+                explainer.reason(versions, k.id, &WatchedKey::from(k), held)
+            })
+            .collect();
+        for (k, why) in result.sample_wrong_keys.iter_mut().zip(reasons) {
+            k.reason = why;
+        }
+        if let (Some(model), Some(p)) = (model, result.pipeline.as_mut()) {
+            let of_model = model_keys.get(&model).map_or(&[][..], Vec::as_slice);
+            p.model = Some(model::compare(&model, &wrong, of_model));
+        }
+        strategies.push(result);
+    }
+    if let (Some(out), false) = (&options.pipeline_logs, scenario.pipelines.is_empty()) {
+        pipeline_logs::publish(&logs_dir, out)?;
+    }
 
     timings.bare_copy_ms = median(bare_copies.iter().map(|&d| ms(d)).collect());
     let timeline = Timeline::build(&history, scenario.writers.count, &wrong_ids);
@@ -286,6 +402,7 @@ pub fn run_with(
     timings.generate_initial_ms = ms(generation.initial_table);
     timings.load_ms = ms(load_time);
     timings.advance_ms = ms(advance_time);
+    timings.handover_ms = ms(handover_time);
     timings.verify_ms = ms(verify_time);
     timings.sql_ms = ms(engine.sql_time());
     timings.total_ms = ms(started.elapsed());
@@ -302,6 +419,33 @@ pub fn run_with(
         scenario_as_run: scenario,
         timeline: Some(timeline),
     })
+}
+
+/// Runs this tick's pipelines, at most `jobs` at a time, each on its own thread; returns
+/// their targets in lane order.
+fn run_pipelines(
+    pipelines: &mut [PipelineLane],
+    ctx: &RunContext,
+    drain: bool,
+    jobs: usize,
+) -> Vec<TargetContents> {
+    let mut out = Vec::with_capacity(pipelines.len());
+    for group in pipelines.chunks_mut(jobs) {
+        if let [lane] = group {
+            out.push(lane.run_outside(ctx, drain));
+            continue;
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = group
+                .iter_mut()
+                .map(|lane| scope.spawn(move || lane.run_outside(ctx, drain)))
+                .collect();
+            for handle in handles {
+                out.push(handle.join().expect("a pipeline lane's thread panicked"));
+            }
+        });
+    }
+    out
 }
 
 fn ceil_to_multiple(t: i64, step: i64) -> i64 {

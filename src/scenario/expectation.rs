@@ -32,6 +32,12 @@ pub struct Expectation {
     /// (checked with the runner's idempotence check).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotent: Option<bool>,
+    /// A pipeline with a `model`: whether its permanent wrong keys are exactly the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_as_model: Option<bool>,
+    /// A pipeline: runs that failed (last attempt failed, or the target could not be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_runs: Option<Bound>,
     /// From the scenario's `[sweep]`: the churn (a fraction) at which the strategy's run time
     /// meets full reprocessing's must lie in this range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,6 +87,8 @@ impl Expectation {
             && self.rows_written.is_none()
             && self.deterministic.is_none()
             && self.idempotent.is_none()
+            && self.same_as_model.is_none()
+            && self.failed_runs.is_none()
             && !self.needs_sweep()
     }
 

@@ -77,6 +77,10 @@ pub struct Faults {
     /// shares the data's transaction).
     #[serde(default = "Faults::default_write_chunks")]
     pub write_chunks: u32,
+    /// Outside pipelines: a drawn crash is a SIGKILL of the pipeline's process group this long
+    /// after its start (drawn from the fault sub-seed) instead of at a point it announces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kill_after: Option<super::DurationDist>,
 }
 
 impl Faults {
@@ -97,6 +101,7 @@ impl Default for Faults {
             crashes: Vec::new(),
             restart: Restart::default(),
             write_chunks: Self::default_write_chunks(),
+            kill_after: None,
         }
     }
 }

@@ -13,9 +13,11 @@ mod duration;
 mod expectation;
 mod faults;
 mod locate;
+mod pipeline_spec;
 mod strategy_spec;
 mod study;
 mod validate;
+mod validate_pipeline;
 mod world;
 
 use std::path::{Path, PathBuf};
@@ -32,8 +34,11 @@ pub use faults::{
     CommitOrder, CrashPoint, Faults, PlannedCrash, Restart, StateStoreKind, MAX_ATTEMPTS,
 };
 
+pub use pipeline_spec::{
+    resolve_program, PipelineSource, PipelineSpec, PipelineTarget, PYTHON_ENV,
+};
 pub use strategy_spec::{
-    Boundary, FileIdentity, StrategyKind, StrategySpec, TargetModel, WriteMode,
+    Boundary, BoundaryDedupe, FileIdentity, StrategyKind, StrategySpec, TargetModel, WriteMode,
 };
 pub use study::{CostSpec, SweepSpec};
 pub use world::{
@@ -71,8 +76,11 @@ pub struct Scenario {
     /// How changes land as Parquet files for `file_listing` (only landed when a strategy lists).
     #[serde(default)]
     pub landing: Landing,
-    #[serde(rename = "strategy")]
+    #[serde(rename = "strategy", default)]
     pub strategies: Vec<StrategySpec>,
+    /// Outside pipelines (a team's own commands) run beside the strategies and judged alike.
+    #[serde(rename = "pipeline", default, skip_serializing_if = "Vec::is_empty")]
+    pub pipelines: Vec<PipelineSpec>,
     /// The parameter grid `incrlab sweep` runs (ignored by `run`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSpec>,
@@ -161,13 +169,25 @@ impl Scenario {
                 message,
             }
         })?;
-        validate::validate(&scenario).map_err(|problem| Error::Scenario {
-            file: path.to_path_buf(),
-            line: locate::line_of_key(text, &problem.key),
-            key: Some(problem.key),
-            message: problem.message,
-        })?;
+        let scenario_dir = path.parent().unwrap_or(Path::new("."));
+        validate::validate(&scenario)
+            .and_then(|()| validate_pipeline::validate_commands(&scenario, scenario_dir))
+            .map_err(|problem| Error::Scenario {
+                file: path.to_path_buf(),
+                line: locate::line_of_key(text, &problem.key),
+                key: Some(problem.key),
+                message: problem.message,
+            })?;
         Ok(scenario)
+    }
+
+    /// Every lane's label: the strategies', then the pipelines', in file order.
+    pub fn lane_labels(&self) -> Vec<String> {
+        self.strategies
+            .iter()
+            .map(|s| s.label())
+            .chain(self.pipelines.iter().map(|p| p.label.clone()))
+            .collect()
     }
 
     /// The scenario as TOML, for reports and reproductions.

@@ -77,6 +77,33 @@ impl Boundary {
     }
 }
 
+/// `updated_at` with `>=`: which rows at the watermark a run skips because an earlier run
+/// already took them, the way real cursors deduplicate their boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BoundaryDedupe {
+    /// Re-read every row at the watermark (the write absorbs them).
+    #[default]
+    None,
+    /// Skip a row at the watermark whose key was already seen there: dlt's
+    /// `incremental(range_start="closed")` with a primary key. A second version of a key that
+    /// ties with the watermark is never read.
+    Key,
+    /// Skip a row at the watermark only if that exact row (key and version) was seen: dlt's
+    /// `incremental` without a primary key (it hashes the whole row).
+    Row,
+}
+
+impl BoundaryDedupe {
+    pub fn name(self) -> &'static str {
+        match self {
+            BoundaryDedupe::None => "none",
+            BoundaryDedupe::Key => "key",
+            BoundaryDedupe::Row => "row",
+        }
+    }
+}
+
 /// What a target holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -133,6 +160,10 @@ pub struct StrategySpec {
     /// `updated_at` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boundary: Option<Boundary>,
+    /// `updated_at` with `>=` only: rows at the watermark already seen are skipped (default
+    /// `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundary_dedupe: Option<BoundaryDedupe>,
     /// `updated_at` only: the read starts this far below the watermark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag: Option<Micros>,
@@ -177,6 +208,10 @@ impl StrategySpec {
         self.boundary.unwrap_or_default()
     }
 
+    pub fn boundary_dedupe(&self) -> BoundaryDedupe {
+        self.boundary_dedupe.unwrap_or_default()
+    }
+
     pub fn lag(&self) -> Micros {
         self.lag.unwrap_or(Micros::ZERO)
     }
@@ -211,6 +246,9 @@ impl StrategySpec {
             label.push_str(self.boundary().symbol());
             if self.lag() != Micros::ZERO {
                 label.push_str(&format!("lag{}", self.lag()));
+            }
+            if self.boundary_dedupe() != BoundaryDedupe::None {
+                label.push_str(&format!("+dedupe_{}", self.boundary_dedupe().name()));
             }
         }
         if self.lookback() > 0 {

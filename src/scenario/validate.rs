@@ -67,6 +67,8 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     validate_sweep(s)?;
     validate_cost(s)?;
     validate_faults(s)?;
+    super::validate_pipeline::validate_pipelines(s)?;
+    super::validate_pipeline::validate_pipeline_expectations(s)?;
     validate_expectations(s)
 }
 
@@ -90,7 +92,7 @@ fn validate_faults(s: &Scenario) -> Result<(), Problem> {
     if faults.write_chunks == 0 {
         return problem("faults.write_chunks", "must be at least 1");
     }
-    let labels: BTreeSet<String> = s.strategies.iter().map(|spec| spec.label()).collect();
+    let labels: BTreeSet<String> = s.lane_labels().into_iter().collect();
     for (i, crash) in faults.crashes.iter().enumerate() {
         let at = |key: &str| format!("faults.crashes[{}].{key}", i + 1);
         if crash.run == 0 || crash.run > s.schedule.runs {
@@ -197,7 +199,7 @@ fn validate_sweep(s: &Scenario) -> Result<(), Problem> {
 }
 
 fn validate_expectations(s: &Scenario) -> Result<(), Problem> {
-    let labels: Vec<String> = s.strategies.iter().map(|spec| spec.label()).collect();
+    let labels: Vec<String> = s.lane_labels();
     for (i, e) in s.expectations.iter().enumerate() {
         let at = |key: &str| format!("expect[{}].{key}", i + 1);
         if e.strategy != super::ALL && !labels.contains(&e.strategy) {
@@ -225,7 +227,7 @@ fn validate_expectations(s: &Scenario) -> Result<(), Problem> {
             );
         }
         if e.is_empty() {
-            return problem(at("strategy"), "this expectation states nothing: add missing, stale, ghost, duplicate, rows_scanned, rows_written, deterministic, crossover_churn or recommended_lag_at_most");
+            return problem(at("strategy"), "this expectation states nothing: add missing, stale, ghost, duplicate, rows_scanned, rows_written, deterministic, idempotent, same_as_model, failed_runs, crossover_churn or recommended_lag_at_most");
         }
     }
     Ok(())
@@ -382,8 +384,8 @@ fn combination_problem(kind: StrategyKind, write: WriteMode, model: TargetModel)
 }
 
 fn validate_strategies(s: &Scenario) -> Result<(), Problem> {
-    if s.strategies.is_empty() {
-        return problem("strategy", "list at least one [[strategy]]");
+    if s.strategies.is_empty() && s.pipelines.is_empty() {
+        return problem("strategy", "list at least one [[strategy]] or [[pipeline]]");
     }
     let mut labels = BTreeSet::new();
     for (i, spec) in s.strategies.iter().enumerate() {
@@ -400,6 +402,24 @@ fn validate_strategies(s: &Scenario) -> Result<(), Problem> {
                 return problem(
                     at("lag"),
                     format!("`lag` applies to updated_at, not {kind}"),
+                );
+            }
+        }
+        if spec
+            .boundary_dedupe
+            .is_some_and(|d| d != super::BoundaryDedupe::None)
+        {
+            if spec.kind != StrategyKind::UpdatedAt || spec.boundary() != super::Boundary::Inclusive
+            {
+                return problem(
+                    at("boundary_dedupe"),
+                    "applies to updated_at with boundary \">=\" (a `>` read never re-reads its boundary)",
+                );
+            }
+            if spec.lag() != super::Micros::ZERO {
+                return problem(
+                    at("boundary_dedupe"),
+                    "a lag re-reads a window below the watermark, and cursors that deduplicate their boundary turn it off with a lag (as dlt does): drop one of the two",
                 );
             }
         }

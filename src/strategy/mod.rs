@@ -37,6 +37,10 @@ pub struct StrategyState {
     /// a list: a run checks each listed file in O(log n), however many have landed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, FileStamp>,
+    /// `updated_at` with a deduplicated boundary: the `[id, lsn]` of the rows taken at the
+    /// watermark, which the next run skips if they are still there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_at_watermark: Vec<[i64; 2]>,
 }
 
 /// A file's version as a listing shows it.
@@ -74,6 +78,23 @@ pub trait Strategy: Send + Sync {
 
     /// The state to persist once the batch is written.
     fn advance(&self, state: &StrategyState, read: &ReadStats, run: &RunContext) -> StrategyState;
+
+    /// Whether [`Strategy::advance_seeing`] needs the batch's rows at its new watermark.
+    fn remembers_boundary(&self) -> bool {
+        false
+    }
+
+    /// [`Strategy::advance`] for a strategy that remembers its boundary: `at_max` are the
+    /// `[id, lsn]` of the batch's rows whose `updated_at` is the batch's maximum.
+    fn advance_seeing(
+        &self,
+        state: &StrategyState,
+        read: &ReadStats,
+        _at_max: &[[i64; 2]],
+        run: &RunContext,
+    ) -> StrategyState {
+        self.advance(state, read, run)
+    }
 }
 
 /// Builds the strategy a scenario entry describes, in a schedule of `interval_us` between
@@ -85,6 +106,7 @@ pub fn from_spec(spec: &StrategySpec, interval_us: i64) -> Box<dyn Strategy> {
         StrategyKind::UpdatedAt => Box::new(UpdatedAt {
             boundary: spec.boundary(),
             lag_us: spec.lag().0,
+            dedupe: spec.boundary_dedupe(),
         }),
         StrategyKind::Cdc => Box::new(Cdc),
         StrategyKind::FileListing => Box::new(FileListing {

@@ -256,6 +256,18 @@ impl Oracle {
         }
     }
 
+    /// Every key the last [`check`](Self::check) found wrong, with its class, by id: what a
+    /// pipeline and its model are compared on.
+    pub fn wrong_keys(&self) -> Vec<(i64, DivergenceClass)> {
+        let below = self.foreign.keys().copied().filter(|&id| id < 1);
+        let above = self.foreign.keys().copied().filter(|&id| id >= 1);
+        below
+            .chain(1..self.held.len() as i64)
+            .chain(above)
+            .filter_map(|id| self.finding_for(id).class().map(|c| (id, c)))
+            .collect()
+    }
+
     /// What the last [`check`](Self::check) found for key slot `id` (1..=max id).
     fn finding(&self, id: usize) -> KeyFinding {
         KeyFinding {

@@ -11,7 +11,9 @@
 pub(crate) mod broken;
 mod error;
 mod files;
+pub(super) mod outside_target;
 mod profiling;
+pub(super) mod released;
 mod source_batch;
 mod sql;
 mod write;
@@ -660,6 +662,21 @@ impl Targets for DuckDbEngine {
             || format!("closing target {s}"),
         )?;
         self.attach(target)
+    }
+
+    fn batch_rows_at(&mut self, target: TargetId, updated_at_us: i64) -> Result<Vec<[i64; 2]>> {
+        let name = batch_name(target);
+        let started = Instant::now();
+        let result = (|| -> duckdb::Result<Vec<[i64; 2]>> {
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT id, lsn FROM {name} WHERE updated_at = ? ORDER BY id, lsn"
+            ))?;
+            let rows = stmt.query_map([updated_at_us], |r| Ok([r.get(0)?, r.get(1)?]))?;
+            rows.collect()
+        })()
+        .context(|| format!("listing the rows of {name} at its watermark"));
+        self.sql_time += started.elapsed();
+        result
     }
 
     fn target_contents(&mut self, target: TargetId) -> Result<TargetContents> {

@@ -86,6 +86,27 @@ pub(super) fn select_for(spec: &ReadSpec) -> String {
             let op = if inclusive { ">=" } else { ">" };
             format!("SELECT {source_cols} FROM source WHERE updated_at {op} {from_us}")
         }
+        ReadSpec::UpdatedAtSkippingSeen {
+            from_us,
+            seen,
+            by_row,
+        } => {
+            let at_bound: Vec<String> = seen
+                .iter()
+                .map(|[id, lsn]| match by_row {
+                    true => format!("(id = {id} AND lsn = {lsn})"),
+                    false => format!("id = {id}"),
+                })
+                .collect();
+            let skip = match at_bound.is_empty() {
+                true => String::new(),
+                false => format!(
+                    " AND NOT (updated_at = {from_us} AND ({}))",
+                    at_bound.join(" OR ")
+                ),
+            };
+            format!("SELECT {source_cols} FROM source WHERE updated_at >= {from_us}{skip}")
+        }
         &ReadSpec::LogAfter(offset) => format!(
             "SELECT {cols}, (op = {OP_DELETE} OR is_deleted) AS gone FROM change_log WHERE lsn > {offset}"
         ),
