@@ -298,7 +298,11 @@ target = {{ duckdb = "target.duckdb", table = "orders" }}
         failure.contains("pipeline `hung`") && failure.contains("timeout"),
         "{failure}"
     );
-    assert_eq!(p.permanent.missing, 50, "an empty target misses every row");
+    assert_eq!(
+        p.permanent.missing,
+        live_keys_at_the_end(&scenario(&text)),
+        "an empty target misses every row"
+    );
     assert!(
         !process_with_arg_exists(marker),
         "the sleeping child outlived its group's kill"
@@ -341,7 +345,21 @@ target = { duckdb = "target.duckdb", table = "orders" }
         p.pipeline.as_ref().unwrap().failed_runs,
         p.per_run.len() as u32
     );
-    assert_eq!(p.permanent.missing, 30);
+    assert_eq!(p.permanent.missing, live_keys_at_the_end(&scenario(text)));
+}
+
+/// Keys live once every transaction has committed, replayed from the history.
+fn live_keys_at_the_end(loaded: &LoadedScenario) -> u64 {
+    let history = runner::simulate(loaded, None);
+    let mut live = std::collections::BTreeSet::new();
+    for i in 0..history.len() {
+        if history.op[i] == incrlab::sim::Op::Delete || history.is_deleted[i] {
+            live.remove(&history.id[i]);
+        } else {
+            live.insert(history.id[i]);
+        }
+    }
+    live.len() as u64
 }
 
 #[test]
@@ -385,7 +403,7 @@ crash_probability = 1.0
 kill_after = { dist = "uniform", low = "100ms", high = "300ms" }
 [[pipeline]]
 label = "sleeper"
-command = ["sleep", "20"]
+command = ["sh", "-c", "[ \"$INCRLAB_DRAIN\" = 1 ] || sleep 20"]
 target = { duckdb = "target.duckdb", table = "orders" }
 "#;
     let loaded = scenario(text);
@@ -527,4 +545,31 @@ fn a_killed_incrlab_takes_its_pipeline_with_it() {
         wait_until_gone(marker),
         "the pipeline outlived a SIGKILLed incrlab"
     );
+}
+
+#[test]
+fn every_pipeline_example_loads_and_names_its_pipelines_in_expectations() {
+    if python_or_skip().is_none() {
+        return;
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(examples_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    for file in files {
+        let loaded = Scenario::load(&file).unwrap_or_else(|e| panic!("{e}"));
+        let s = &loaded.scenario;
+        assert!(!s.pipelines.is_empty(), "{}", file.display());
+        for p in &s.pipelines {
+            assert!(
+                s.expectations.iter().any(|e| e.strategy == p.label),
+                "{}: pipeline {} has no [[expect]]",
+                file.display(),
+                p.label
+            );
+        }
+    }
 }

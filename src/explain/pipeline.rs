@@ -86,13 +86,27 @@ impl PipelineExplainer<'_> {
             ),
             Some(_) => {
                 let wanted = expected(versions).unwrap_or(last);
+                // A held version stamped the same as the one it lacks: the mark of a cursor
+                // that skips keys it has already seen at its last value.
+                let tie = held
+                    .held_lsns
+                    .last()
+                    .and_then(|&l| versions.iter().find(|v| v.lsn == l))
+                    .filter(|v| v.updated_at_us == wanted.updated_at_us)
+                    .map_or(String::new(), |v| {
+                        format!(
+                            "; the lsn {} it holds is stamped the same {}: a cursor that skips the keys it has seen at its last value drops a later version that ties",
+                            v.lsn,
+                            s(v.updated_at_us)
+                        )
+                    });
                 let waited = if wanted.statement_us > wanted.begin_us {
                     format!(", waited on its row lock until {}", s(wanted.statement_us))
                 } else {
                     String::new()
                 };
                 format!(
-                    "{class}: the {} lsn {} (stamped updated_at {} by writer {} (clock {}), began at {}{waited}, committed at {}) was {visible}; {held_text}; {after}",
+                    "{class}: the {} lsn {} (stamped updated_at {} by writer {} (clock {}), began at {}{waited}, committed at {}) was {visible}; {held_text}{tie}; {after}",
                     wanted.kind(),
                     wanted.lsn,
                     s(wanted.updated_at_us),
@@ -204,12 +218,16 @@ fn lsns(l: &[i64]) -> String {
         .join(" and ")
 }
 
-/// What the key held after each run that changed it, in words.
+/// Changes of a key's rows a reason names (the latest ones); `explain` shows them all.
+const HELD_STEPS: usize = 3;
+
+/// What the key held after each run that changed it, in words: the last few changes.
 fn held_story(history: &[HeldAfterRun]) -> String {
     if history.is_empty() {
         return "the target never held the key".to_string();
     }
-    let steps: Vec<String> = history
+    let earlier = history.len().saturating_sub(HELD_STEPS);
+    let steps: Vec<String> = history[earlier..]
         .iter()
         .map(|h| {
             let what = match (h.rows, h.lsn) {
@@ -221,5 +239,9 @@ fn held_story(history: &[HeldAfterRun]) -> String {
             format!("{what} after run {}", h.run)
         })
         .collect();
-    format!("the target held {}", steps.join(", then "))
+    let before = match earlier {
+        0 => String::new(),
+        n => format!(" ({n} earlier change(s) before)"),
+    };
+    format!("the target held {}{before}", steps.join(", then "))
 }

@@ -64,7 +64,7 @@ pub fn pipeline_lines(s: &StrategyResult) -> Vec<String> {
         })
         .map(|a| {
             format!(
-                "run {} attempt {} {} after {:.0} ms",
+                "run {} attempt {} {} ({:.0} ms after its start)",
                 a.run,
                 a.attempt,
                 a.ending.describe(),

@@ -96,6 +96,10 @@ impl Targets for DropsColumnOnUpsert {
         self.inner.crash_and_reopen(target)
     }
 
+    fn batch_rows_at(&mut self, target: TargetId, updated_at_us: i64) -> Result<Vec<[i64; 2]>> {
+        self.inner.batch_rows_at(target, updated_at_us)
+    }
+
     fn target_contents(&mut self, target: TargetId) -> Result<TargetContents> {
         self.inner.target_contents(target)
     }

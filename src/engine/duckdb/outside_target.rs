@@ -61,7 +61,8 @@ pub fn read(file: &Path, table: &str) -> Result<TargetRows, String> {
     if !has("id") {
         return Err(format!("table `{table}` has no key column `id`"));
     }
-    if !has("version") && !(has("value") && has("updated_at")) {
+    let tells_versions = has("version") || (has("value") && has("updated_at"));
+    if !tells_versions {
         return Err(format!(
             "table `{table}` keeps neither `version` nor both `value` and `updated_at`: the oracle cannot tell which version a row is"
         ));
