@@ -150,6 +150,38 @@ restart = "immediately""#,
 }
 
 #[test]
+fn points_announced_on_the_fifo_are_killed_at_exactly_as_on_stderr() {
+    let Some(python) = python_or_skip() else {
+        return;
+    };
+    let text = sql_scenario(
+        &python,
+        &sql_pipeline(
+            "fifo",
+            r#""--state", "file-after", "--write", "append", "--points", "fifo""#,
+        ),
+        r#"[faults]
+crashes = [{ run = 3, point = "after_write", strategy = "fifo" }]
+restart = "immediately""#,
+    );
+    let loaded = scenario(&text);
+    let results = run(&loaded);
+    let p = common::strategy(&results, "fifo");
+    assert_eq!(p.permanent.duplicate, batch_of_run(&loaded, 3));
+    let first_of_run_3 = p
+        .pipeline
+        .as_ref()
+        .unwrap()
+        .attempts
+        .iter()
+        .find(|a| a.run == 3);
+    assert_eq!(
+        first_of_run_3.unwrap().points,
+        ["before_read", "after_read", "after_write"]
+    );
+}
+
+#[test]
 fn a_pipeline_killed_after_saving_its_state_and_before_its_write_loses_the_batch() {
     let Some(python) = python_or_skip() else {
         return;

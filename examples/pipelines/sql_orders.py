@@ -5,6 +5,7 @@ its target, and points announced so incrlab can kill it at each of them.
     --state file-after   the watermark is a JSON file in $INCRLAB_STATE_DIR, saved after the write
     --state file-before  ... saved before the write: the classic bug
     --write merge|append how the batch lands (append duplicates whatever a rerun reads again)
+    --points stderr|fifo where points are announced: stderr, or the fifo in $INCRLAB_POINTS
 """
 
 import argparse
@@ -15,9 +16,16 @@ import sys
 import duckdb
 
 
+POINTS_FIFO = None
+
+
 def point(name):
     """Announce a point of the run; incrlab answers `continue` or kills us right here."""
-    print(f"INCRLAB_POINT {name}", file=sys.stderr, flush=True)
+    if POINTS_FIFO is not None:
+        POINTS_FIFO.write(f"INCRLAB_POINT {name}\n")
+        POINTS_FIFO.flush()
+    else:
+        print(f"INCRLAB_POINT {name}", file=sys.stderr, flush=True)
     if os.environ.get("INCRLAB_POINT_REPLY") == "stdin":
         sys.stdin.readline()
 
@@ -26,7 +34,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--state", choices=["target", "file-after", "file-before"], default="target")
     parser.add_argument("--write", choices=["merge", "append"], default="merge")
+    parser.add_argument("--points", choices=["stderr", "fifo"], default="stderr")
     args = parser.parse_args()
+    if args.points == "fifo":
+        global POINTS_FIFO
+        POINTS_FIFO = open(os.environ["INCRLAB_POINTS"], "w")
 
     state_file = os.path.join(os.environ["INCRLAB_STATE_DIR"], "watermark.json")
     con = duckdb.connect(os.environ["INCRLAB_TARGET"])

@@ -13,6 +13,8 @@ pub struct ContractPaths<'a> {
     pub target_table: &'a str,
     pub state_dir: &'a Path,
     pub landing_dir: Option<&'a Path>,
+    /// The fifo points may be announced on (`INCRLAB_POINTS`).
+    pub points_fifo: Option<&'a Path>,
 }
 
 /// Simulated microseconds as an RFC 3339 UTC timestamp from the contract's epoch
@@ -51,6 +53,9 @@ pub fn contract_env(
     ];
     if let Some(dir) = paths.landing_dir {
         env.push(("INCRLAB_LANDING_DIR".to_string(), path(dir)));
+    }
+    if let Some(fifo) = paths.points_fifo {
+        env.push(("INCRLAB_POINTS".to_string(), path(fifo)));
     }
     env
 }

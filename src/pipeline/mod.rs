@@ -13,4 +13,4 @@ mod process;
 
 pub use contract::{contract_env, rfc3339, ContractPaths};
 pub use live::install_interrupt_handler;
-pub use process::{launch, Ending, Launch, Outcome, CONTINUE, POINT_PREFIX};
+pub use process::{create_points_fifo, launch, Ending, Launch, Outcome, CONTINUE, POINT_PREFIX};

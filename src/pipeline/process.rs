@@ -34,6 +34,16 @@ pub struct Launch<'a> {
     pub log: PathBuf,
     pub timeout: Duration,
     pub kill: Option<Kill>,
+    /// A fifo the pipeline may announce its points on instead of stderr (`INCRLAB_POINTS`).
+    pub points_fifo: Option<PathBuf>,
+}
+
+/// What ends the fifo reader when the attempt is over (a pipeline never writes a NUL).
+const FIFO_STOP: &str = "\u{0}incrlab-stop";
+
+/// Creates the fifo pipelines may announce their points on.
+pub fn create_points_fifo(path: &Path) -> std::io::Result<()> {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::S_IRWXU).map_err(std::io::Error::from)
 }
 
 /// How an attempt ended.
@@ -88,6 +98,34 @@ pub fn launch(l: Launch<'_>) -> Outcome {
         Ok(f) => f,
         Err(e) => return failed(format!("cannot share its log: {e}")),
     };
+    let (tx, rx) = mpsc::channel();
+    let tx_fifo = tx.clone();
+    // Opened read-write, so the open never blocks and the reader never sees an end of file
+    // between a pipeline's writes; the stop line ends it.
+    let fifo = l.points_fifo.as_ref().and_then(|path| {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .ok()?;
+        let stopper = file.try_clone().ok()?;
+        let tx = tx_fifo.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(file).lines() {
+                let Ok(line) = line else { break };
+                // A killed writer may leave half a line in front of it.
+                if line.ends_with(FIFO_STOP) {
+                    break;
+                }
+                let point = line.strip_prefix(POINT_PREFIX).unwrap_or(&line).trim();
+                if !point.is_empty() {
+                    let _ = tx.send(Event::Point(point.to_string()));
+                }
+            }
+        });
+        Some((stopper, reader))
+    });
+    drop(tx_fifo);
     let mut command = Command::new(&l.argv[0]);
     command
         .args(&l.argv[1..])
@@ -109,13 +147,15 @@ pub fn launch(l: Launch<'_>) -> Outcome {
     let mut guard = groups.lock();
     let mut child = match command.spawn() {
         Ok(child) => child,
-        Err(e) => return failed(format!("cannot start `{}`: {e}", l.argv[0])),
+        Err(e) => {
+            stop_fifo_reader(fifo);
+            return failed(format!("cannot start `{}`: {e}", l.argv[0]));
+        }
     };
     let pgid = Pid::from_raw(child.id() as i32);
     guard.insert(pgid);
     drop(guard);
 
-    let (tx, rx) = mpsc::channel();
     let stderr = child.stderr.take().expect("stderr is piped");
     let mut log_for_stderr = log;
     let reader = std::thread::spawn(move || {
@@ -169,6 +209,7 @@ pub fn launch(l: Launch<'_>) -> Outcome {
                 }
             }
             // Stderr closed: the process is exiting; wait for it (with the same deadlines).
+            // (The fifo reader keeps the channel open, so this is only the stderr side.)
             Ok(Event::StderrClosed) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                 std::thread::sleep(wait.min(Duration::from_millis(1)));
             }
@@ -180,11 +221,20 @@ pub fn launch(l: Launch<'_>) -> Outcome {
     // Whatever the child started is killed with its group, so nothing outlives the attempt.
     let _ = killpg(pgid, Signal::SIGKILL);
     let _ = reader.join();
+    stop_fifo_reader(fifo);
     LiveGroups::global().lock().remove(pgid);
     Outcome {
         ending,
         elapsed,
         points,
+    }
+}
+
+/// Ends the fifo's reader thread (with the stop line) and waits for it.
+fn stop_fifo_reader(fifo: Option<(std::fs::File, std::thread::JoinHandle<()>)>) {
+    if let Some((mut stopper, reader)) = fifo {
+        let _ = writeln!(stopper, "{FIFO_STOP}");
+        let _ = reader.join();
     }
 }
 

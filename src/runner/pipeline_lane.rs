@@ -13,7 +13,7 @@ use crate::engine::{read_outside_target, Engine, TargetChanges, TargetContents, 
 use crate::error::{Error, Result};
 use crate::explain::PIPELINE_KIND;
 use crate::faults::{kill_for, Kill};
-use crate::pipeline::{contract_env, launch, ContractPaths, Ending, Launch};
+use crate::pipeline::{contract_env, create_points_fifo, launch, ContractPaths, Ending, Launch};
 use crate::results::{
     ms, AttemptEnding, PipelineAttempt, PipelineResult, RunRecord, StrategyResult,
 };
@@ -35,6 +35,8 @@ pub(super) struct PipelineLane {
     pub log_dir_name: String,
     /// The extra environment, placeholders filled in.
     pub env: Vec<(String, String)>,
+    /// Where the pipeline may announce its points instead of stderr.
+    pub points_fifo: PathBuf,
     pub faults: Option<(Faults, u64)>,
     pub records: Vec<RunRecord>,
     pub attempts: Vec<PipelineAttempt>,
@@ -67,6 +69,9 @@ impl PipelineLane {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io("cannot create a pipeline directory", dir, e))?;
         }
+        let points_fifo = work_dir.join("points.fifo");
+        create_points_fifo(&points_fifo)
+            .map_err(|e| Error::io("cannot create the points fifo", &points_fifo, e))?;
         let env = spec.env_filled(scenario_dir, Some(&work_dir));
         let mut argv = spec.argv(scenario_dir, Some(&work_dir));
         // A relative program path is incrlab's, not the work directory's.
@@ -88,6 +93,7 @@ impl PipelineLane {
             log_dir,
             log_dir_name,
             env,
+            points_fifo,
             faults,
             records: Vec::new(),
             attempts: Vec::new(),
@@ -127,6 +133,7 @@ impl PipelineLane {
                 target_table: &self.spec.target.table,
                 state_dir: &self.state_dir,
                 landing_dir: self.landing_dir.as_deref(),
+                points_fifo: Some(&self.points_fifo),
             };
             let mut env = contract_env(&paths, ctx.run, attempt, ctx.time_us, drain);
             env.extend(self.env.iter().cloned());
@@ -137,6 +144,7 @@ impl PipelineLane {
                 log: self.log_dir.join(&log_name),
                 timeout: Duration::from_micros(self.spec.timeout.0 as u64),
                 kill,
+                points_fifo: Some(self.points_fifo.clone()),
             });
             let ending = match outcome.ending {
                 Ending::Exited(code) => AttemptEnding::Exited { code },
