@@ -108,6 +108,18 @@ pub fn summary_lines(results: &RunResults, scenario: Option<&std::path::Path>) -
     }
     for s in &results.strategies {
         lines.extend(super::pipeline_lines::pipeline_lines(s));
+        // A pipeline's losses, one told in full: its code is not incrlab's to read.
+        if let (Some(_), Some(k)) = (&s.pipeline, s.sample_wrong_keys.first()) {
+            lines.push(format!(
+                "why {} lost key {}: {} (the story: incrlab explain {}--strategy '{}' --key {})",
+                s.label,
+                k.id,
+                k.reason,
+                scenario.map_or(String::new(), |p| format!("{} ", p.display())),
+                s.label,
+                k.id
+            ));
+        }
     }
     for s in results.strategies.iter().filter(|s| !s.settled) {
         lines.push(format!(
