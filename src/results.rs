@@ -160,6 +160,21 @@ pub struct PipelineResult {
     /// Time incrlab spent reading the target back, over all runs (part of `wall_ms`).
     #[serde(default)]
     pub read_back_ms: f64,
+    /// The largest id and `updated_at` the target held after each run: where a cursor on
+    /// either had got to, seen from outside.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_maxima: Vec<TargetMaxima>,
+}
+
+/// The largest id and `updated_at` an outside target held after a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetMaxima {
+    pub run: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_id: Option<i64>,
+    /// Absent when the target keeps no `updated_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_updated_at_us: Option<i64>,
 }
 
 /// How one attempt of an outside pipeline ended.

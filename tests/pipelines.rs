@@ -272,6 +272,16 @@ late_delay = { dist = "uniform", low = "1min", high = "2min" }"#,
     assert!(model.same, "{model:?}");
     assert_eq!(model.pipeline_wrong_keys, builtin.permanent_wrong_keys);
     assert_eq!(p.permanent, builtin.permanent);
+    // Seen from outside: the target already held higher ids when the late insert committed.
+    let lost = &p.sample_wrong_keys[0];
+    let held_up_to: i64 = lost
+        .reason
+        .split("the target already held ids up to ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}", lost.reason));
+    assert!(held_up_to > lost.id, "{}", lost.reason);
 }
 
 #[test]

@@ -53,6 +53,7 @@ impl PipelineExplainer<'_> {
             None => "committed after the last run".to_string(),
         };
         let from_run = first_run.map_or(u32::MAX, |r| r.run);
+        let passed = self.passed_by(last, key);
         let kills = self.kills_from(from_run);
         let failures: Vec<String> = self
             .result
@@ -106,7 +107,7 @@ impl PipelineExplainer<'_> {
                     String::new()
                 };
                 format!(
-                    "{class}: the {} lsn {} (stamped updated_at {} by writer {} (clock {}), began at {}{waited}, committed at {}) was {visible}; {held_text}{tie}; {after}",
+                    "{class}: the {} lsn {} (stamped updated_at {} by writer {} (clock {}), began at {}{waited}, committed at {}) was {visible}{passed}; {held_text}{tie}; {after}",
                     wanted.kind(),
                     wanted.lsn,
                     s(wanted.updated_at_us),
@@ -116,6 +117,41 @@ impl PipelineExplainer<'_> {
                     s(wanted.commit_us),
                 )
             }
+        }
+    }
+
+    /// Where the target already stood when `version` committed, if it stood past it: the ids
+    /// and stamps held after the last run before the commit. A cursor on id or `updated_at`
+    /// that had reached them never reads the version.
+    fn passed_by(&self, version: &Version, key: i64) -> String {
+        let Some(p) = &self.result.pipeline else {
+            return String::new();
+        };
+        let before = self
+            .result
+            .per_run
+            .iter()
+            .rev()
+            .find(|r| r.time_us < version.commit_us);
+        let Some(m) = before.and_then(|r| p.target_maxima.iter().find(|m| m.run == r.run)) else {
+            return String::new();
+        };
+        let mut above = Vec::new();
+        if version.op == crate::sim::Op::Insert {
+            if let Some(id) = m.max_id.filter(|&id| id > key) {
+                above.push(format!("ids up to {id}"));
+            }
+        }
+        if let Some(t) = m.max_updated_at_us.filter(|&t| t > version.updated_at_us) {
+            above.push(format!("updated_at up to {}", s(t)));
+        }
+        match above.is_empty() {
+            true => String::new(),
+            false => format!(
+                ", when the target already held {} (after run {}) — past this row's",
+                above.join(" and "),
+                m.run
+            ),
         }
     }
 

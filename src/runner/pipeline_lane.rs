@@ -15,8 +15,9 @@ use crate::explain::PIPELINE_KIND;
 use crate::faults::{kill_for, Kill};
 use crate::pipeline::{contract_env, create_points_fifo, launch, ContractPaths, Ending, Launch};
 use crate::results::{
-    ms, AttemptEnding, PipelineAttempt, PipelineResult, RunRecord, StrategyResult,
+    ms, AttemptEnding, PipelineAttempt, PipelineResult, RunRecord, StrategyResult, TargetMaxima,
 };
+use crate::row::Column;
 use crate::scenario::{Faults, PipelineSource, PipelineSpec, Restart, MAX_ATTEMPTS};
 use crate::strategy::RunContext;
 use crate::verify::{Divergence, WrongKey};
@@ -41,6 +42,7 @@ pub(super) struct PipelineLane {
     pub records: Vec<RunRecord>,
     pub attempts: Vec<PipelineAttempt>,
     pub track: TargetTrack,
+    pub maxima: Vec<TargetMaxima>,
     pub fingerprint: Option<u64>,
     pub changed_last_run: bool,
     pub wall: Duration,
@@ -98,6 +100,7 @@ impl PipelineLane {
             records: Vec::new(),
             attempts: Vec::new(),
             track: TargetTrack::new(max_id),
+            maxima: Vec::new(),
             fingerprint: None,
             changed_last_run: false,
             wall: Duration::ZERO,
@@ -204,6 +207,13 @@ impl PipelineLane {
         };
         self.failed_runs += u32::from(failure.is_some());
         let written = self.track.observe(ctx.run, &rows);
+        self.maxima.push(TargetMaxima {
+            run: ctx.run,
+            max_id: rows.id.iter().copied().max(),
+            max_updated_at_us: rows
+                .column(Column::UpdatedAt)
+                .and_then(|v| v.iter().copied().max()),
+        });
         let contents = TargetContents::Mirror(rows);
         let digest = fingerprint(&contents);
         self.changed_last_run = self.fingerprint != Some(digest);
@@ -297,6 +307,7 @@ impl Lane for PipelineLane {
                 failed_runs: lane.failed_runs,
                 model: None,
                 read_back_ms: ms(lane.read_back),
+                target_maxima: lane.maxima,
             }),
             per_run: lane.records,
             wall_ms: ms(lane.wall),
