@@ -130,3 +130,67 @@ pub fn keep_counterexample(
         path.display()
     )))
 }
+
+/// The outside pipeline examples.
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pipelines")
+}
+
+/// The Python that runs the examples, if it has `duckdb`.
+pub fn python_or_skip() -> Option<String> {
+    let python = std::env::var("INCRLAB_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    assert!(
+        std::env::var("INCRLAB_REQUIRE_PYTHON").is_err(),
+        "INCRLAB_REQUIRE_PYTHON is set but `{python}` cannot import duckdb"
+    );
+    eprintln!("skipped: `{python}` cannot import duckdb (set INCRLAB_PYTHON to a Python that can)");
+    None
+}
+
+/// A scenario file in the examples directory (so `{scenario_dir}` finds the scripts).
+pub fn pipeline_scenario(text: &str) -> LoadedScenario {
+    let path = examples_dir().join("test-scenario.toml");
+    let scenario = Scenario::parse(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    LoadedScenario { path, scenario }
+}
+
+pub fn run_pipelines(loaded: &LoadedScenario) -> RunResults {
+    runner::run(
+        loaded,
+        &RunOptions {
+            jobs: Some(2),
+            ..RunOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Whether any process has `arg` among its arguments.
+pub fn process_with_arg_exists(arg: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|cmdline| cmdline.split(|&b| b == 0).any(|a| a == arg.as_bytes()))
+}
+
+/// Keys live once every transaction has committed, replayed from the history.
+pub fn live_keys_at_the_end(loaded: &LoadedScenario) -> u64 {
+    let history = runner::simulate(loaded, None);
+    let mut live = std::collections::BTreeSet::new();
+    for i in 0..history.len() {
+        if history.op[i] == incrlab::sim::Op::Delete || history.is_deleted[i] {
+            live.remove(&history.id[i]);
+        } else {
+            live.insert(history.id[i]);
+        }
+    }
+    live.len() as u64
+}

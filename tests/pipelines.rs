@@ -7,51 +7,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use incrlab::results::{AttemptEnding, RunResults};
-use incrlab::runner::{self, RunOptions};
+use incrlab::results::AttemptEnding;
+use incrlab::runner;
 use incrlab::scenario::{CrashPoint, LoadedScenario, Scenario};
-
-fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pipelines")
-}
-
-/// The Python that runs the examples, if it has `duckdb`.
-fn python_or_skip() -> Option<String> {
-    let python = std::env::var("INCRLAB_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = std::process::Command::new(&python)
-        .args(["-c", "import duckdb"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        std::env::var("INCRLAB_REQUIRE_PYTHON").is_err(),
-        "INCRLAB_REQUIRE_PYTHON is set but `{python}` cannot import duckdb"
-    );
-    eprintln!("skipped: `{python}` cannot import duckdb (set INCRLAB_PYTHON to a Python that can)");
-    None
-}
-
-/// A scenario file in the examples directory (so `{scenario_dir}` finds the scripts).
-fn scenario(text: &str) -> LoadedScenario {
-    let path = examples_dir().join("test-scenario.toml");
-    let scenario = Scenario::parse(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    LoadedScenario { path, scenario }
-}
-
-fn run(loaded: &LoadedScenario) -> RunResults {
-    runner::run(
-        loaded,
-        &RunOptions {
-            jobs: Some(2),
-            ..RunOptions::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// Inserts only, committed at once: `watermark_id` loses nothing, so whatever a pipeline loses
 /// or duplicates is what its kills did.
@@ -108,7 +68,7 @@ fn batch_of_run(loaded: &LoadedScenario, run: usize) -> u64 {
 
 #[test]
 fn a_pipeline_killed_after_its_write_and_before_saving_its_state_replays_the_batch() {
-    let Some(python) = python_or_skip() else {
+    let Some(python) = common::python_or_skip() else {
         return;
     };
     let text = sql_scenario(
@@ -121,8 +81,8 @@ fn a_pipeline_killed_after_its_write_and_before_saving_its_state_replays_the_bat
 crashes = [{ run = 3, point = "after_write", strategy = "append_state_after" }]
 restart = "immediately""#,
     );
-    let loaded = scenario(&text);
-    let results = run(&loaded);
+    let loaded = common::pipeline_scenario(&text);
+    let results = common::run_pipelines(&loaded);
     let p = common::strategy(&results, "append_state_after");
     let batch = batch_of_run(&loaded, 3);
     assert!(batch > 0);
@@ -151,7 +111,7 @@ restart = "immediately""#,
 
 #[test]
 fn points_announced_on_the_fifo_are_killed_at_exactly_as_on_stderr() {
-    let Some(python) = python_or_skip() else {
+    let Some(python) = common::python_or_skip() else {
         return;
     };
     let text = sql_scenario(
@@ -164,8 +124,8 @@ fn points_announced_on_the_fifo_are_killed_at_exactly_as_on_stderr() {
 crashes = [{ run = 3, point = "after_write", strategy = "fifo" }]
 restart = "immediately""#,
     );
-    let loaded = scenario(&text);
-    let results = run(&loaded);
+    let loaded = common::pipeline_scenario(&text);
+    let results = common::run_pipelines(&loaded);
     let p = common::strategy(&results, "fifo");
     assert_eq!(p.permanent.duplicate, batch_of_run(&loaded, 3));
     let first_of_run_3 = p
@@ -183,7 +143,7 @@ restart = "immediately""#,
 
 #[test]
 fn a_pipeline_killed_after_saving_its_state_and_before_its_write_loses_the_batch() {
-    let Some(python) = python_or_skip() else {
+    let Some(python) = common::python_or_skip() else {
         return;
     };
     let text = sql_scenario(
@@ -193,8 +153,8 @@ fn a_pipeline_killed_after_saving_its_state_and_before_its_write_loses_the_batch
 crashes = [{ run = 3, point = "after_state_commit", strategy = "state_first" }]
 restart = "immediately""#,
     );
-    let loaded = scenario(&text);
-    let results = run(&loaded);
+    let loaded = common::pipeline_scenario(&text);
+    let results = common::run_pipelines(&loaded);
     let p = common::strategy(&results, "state_first");
     let batch = batch_of_run(&loaded, 3);
     assert!(batch > 0);
@@ -218,7 +178,7 @@ restart = "immediately""#,
 
 #[test]
 fn a_watermark_committed_with_the_data_survives_kills_at_every_point() {
-    let Some(python) = python_or_skip() else {
+    let Some(python) = common::python_or_skip() else {
         return;
     };
     let text = sql_scenario(
@@ -229,7 +189,7 @@ crash_probability = 0.6
 points = ["before_read", "after_read", "after_write"]
 restart = "immediately""#,
     );
-    let results = run(&scenario(&text));
+    let results = common::run_pipelines(&common::pipeline_scenario(&text));
     let p = common::strategy(&results, "in_target");
     let kills = p
         .pipeline
@@ -246,7 +206,7 @@ restart = "immediately""#,
 
 #[test]
 fn a_pipeline_that_behaves_like_its_model_loses_the_same_keys() {
-    let Some(python) = python_or_skip() else {
+    let Some(python) = common::python_or_skip() else {
         return;
     };
     // Late inserts: an id watermark overtakes them, in the pipeline as in `watermark_id`.
@@ -264,7 +224,7 @@ fn a_pipeline_that_behaves_like_its_model_loses_the_same_keys() {
 late_fraction = 0.1
 late_delay = { dist = "uniform", low = "1min", high = "2min" }"#,
     );
-    let results = run(&scenario(&text));
+    let results = common::run_pipelines(&common::pipeline_scenario(&text));
     let p = common::strategy(&results, "sql");
     let model = p.pipeline.as_ref().unwrap().model.as_ref().unwrap();
     let builtin = common::strategy(&results, "watermark_id");
@@ -286,7 +246,7 @@ late_delay = { dist = "uniform", low = "1min", high = "2min" }"#,
 
 #[test]
 fn a_pipeline_unlike_its_model_is_told_the_keys_where_they_part() {
-    let Some(python) = python_or_skip() else {
+    let Some(python) = common::python_or_skip() else {
         return;
     };
     let text = sql_scenario(
@@ -298,7 +258,7 @@ fn a_pipeline_unlike_its_model_is_told_the_keys_where_they_part() {
         r#"[faults]
 crashes = [{ run = 2, point = "after_state_commit", strategy = "state_first" }]"#,
     );
-    let results = run(&scenario(&text));
+    let results = common::run_pipelines(&common::pipeline_scenario(&text));
     let p = common::strategy(&results, "state_first");
     let model = p.pipeline.as_ref().unwrap().model.as_ref().unwrap();
     assert!(!model.same);
@@ -312,169 +272,8 @@ crashes = [{ run = 2, point = "after_state_commit", strategy = "state_first" }]"
 }
 
 #[test]
-fn a_hung_pipeline_is_killed_as_a_group_at_its_timeout() {
-    // A shell whose child sleeps: the group kill must take the child too.
-    let marker = "31.4159";
-    let text = format!(
-        r#"
-name = "hung"
-[table]
-rows = 50
-[schedule]
-runs = 1
-interval = "1min"
-[[pipeline]]
-label = "hung"
-command = ["sh", "-c", "sleep {marker}; true"]
-timeout = "300ms"
-target = {{ duckdb = "target.duckdb", table = "orders" }}
-"#
-    );
-    let results = run(&scenario(&text));
-    let p = common::strategy(&results, "hung");
-    let first = &p.pipeline.as_ref().unwrap().attempts[0];
-    assert_eq!(first.ending, AttemptEnding::TimedOut);
-    assert!(first.elapsed_ms < 5_000.0, "{}", first.elapsed_ms);
-    let failure = p.per_run[0].failure.as_deref().unwrap();
-    assert!(
-        failure.contains("pipeline `hung`") && failure.contains("timeout"),
-        "{failure}"
-    );
-    assert_eq!(
-        p.permanent.missing,
-        live_keys_at_the_end(&scenario(&text)),
-        "an empty target misses every row"
-    );
-    assert!(
-        !process_with_arg_exists(marker),
-        "the sleeping child outlived its group's kill"
-    );
-}
-
-/// Whether any process has `arg` among its arguments.
-fn process_with_arg_exists(arg: &str) -> bool {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .any(|cmdline| cmdline.split(|&b| b == 0).any(|a| a == arg.as_bytes()))
-}
-
-#[test]
-fn a_target_that_never_appears_is_a_failed_run_not_an_error() {
-    let text = r#"
-name = "no_target"
-[table]
-rows = 30
-[schedule]
-runs = 2
-interval = "1min"
-[[pipeline]]
-label = "does_nothing"
-command = ["true"]
-target = { duckdb = "target.duckdb", table = "orders" }
-"#;
-    let results = run(&scenario(text));
-    let p = common::strategy(&results, "does_nothing");
-    let failure = p.per_run[0].failure.as_deref().unwrap();
-    assert!(
-        failure.contains("does_nothing")
-            && failure.contains("target.duckdb")
-            && failure.contains("does not exist"),
-        "{failure}"
-    );
-    assert_eq!(
-        p.pipeline.as_ref().unwrap().failed_runs,
-        p.per_run.len() as u32
-    );
-    assert_eq!(p.permanent.missing, live_keys_at_the_end(&scenario(text)));
-}
-
-/// Keys live once every transaction has committed, replayed from the history.
-fn live_keys_at_the_end(loaded: &LoadedScenario) -> u64 {
-    let history = runner::simulate(loaded, None);
-    let mut live = std::collections::BTreeSet::new();
-    for i in 0..history.len() {
-        if history.op[i] == incrlab::sim::Op::Delete || history.is_deleted[i] {
-            live.remove(&history.id[i]);
-        } else {
-            live.insert(history.id[i]);
-        }
-    }
-    live.len() as u64
-}
-
-#[test]
-fn a_non_zero_exit_is_a_failed_attempt_retried_like_a_crash() {
-    let text = r#"
-name = "exits"
-[table]
-rows = 10
-[schedule]
-runs = 1
-interval = "1min"
-[faults]
-restart = "immediately"
-[[pipeline]]
-label = "exits"
-command = ["sh", "-c", "echo broken >&2; exit 3"]
-target = { duckdb = "target.duckdb", table = "orders" }
-"#;
-    let results = run(&scenario(text));
-    let p = common::strategy(&results, "exits");
-    let attempts = &p.pipeline.as_ref().unwrap().attempts;
-    let of_run_1: Vec<_> = attempts.iter().filter(|a| a.run == 1).collect();
-    assert_eq!(of_run_1.len() as u32, incrlab::scenario::MAX_ATTEMPTS);
-    assert!(of_run_1
-        .iter()
-        .all(|a| a.ending == AttemptEnding::Exited { code: 3 }));
-    assert_eq!(p.per_run[0].attempts, incrlab::scenario::MAX_ATTEMPTS);
-}
-
-#[test]
-fn kill_after_strikes_after_the_delay_drawn_from_the_fault_seed() {
-    let text = r#"
-name = "kill_after"
-[table]
-rows = 10
-[schedule]
-runs = 1
-interval = "1min"
-[faults]
-crash_probability = 1.0
-kill_after = { dist = "uniform", low = "100ms", high = "300ms" }
-[[pipeline]]
-label = "sleeper"
-command = ["sh", "-c", "[ \"$INCRLAB_DRAIN\" = 1 ] || sleep 20"]
-target = { duckdb = "target.duckdb", table = "orders" }
-"#;
-    let loaded = scenario(text);
-    let results = run(&loaded);
-    let p = common::strategy(&results, "sleeper");
-    let attempt = &p.pipeline.as_ref().unwrap().attempts[0];
-    assert_eq!(attempt.ending, AttemptEnding::Killed { point: None });
-    let planned = attempt.planned_kill_after_us.unwrap();
-    assert!((100_000..=300_000).contains(&planned), "{planned}");
-    assert!(
-        attempt.elapsed_ms >= planned as f64 / 1e3,
-        "{}",
-        attempt.elapsed_ms
-    );
-    assert!(attempt.elapsed_ms < 5_000.0);
-    // The same seed plans the same delay.
-    let again = run(&loaded);
-    let planned_again = common::strategy(&again, "sleeper")
-        .pipeline
-        .as_ref()
-        .unwrap()
-        .attempts[0]
-        .planned_kill_after_us;
-    assert_eq!(planned_again, Some(planned));
-}
-
-#[test]
 fn explain_tells_a_pipeline_keys_story_with_its_kill() {
-    let Some(python) = python_or_skip() else {
+    let Some(python) = common::python_or_skip() else {
         return;
     };
     let text = sql_scenario(
@@ -483,8 +282,8 @@ fn explain_tells_a_pipeline_keys_story_with_its_kill() {
         r#"[faults]
 crashes = [{ run = 3, point = "after_state_commit", strategy = "state_first" }]"#,
     );
-    let loaded = scenario(&text);
-    let results = run(&loaded);
+    let loaded = common::pipeline_scenario(&text);
+    let results = common::run_pipelines(&loaded);
     let lost = common::strategy(&results, "state_first").sample_wrong_keys[0].id;
     let story = incrlab::explain_key::explain_key(&loaded, "state_first", lost, None).unwrap();
     assert_eq!(story.class, Some(incrlab::verify::DivergenceClass::Missing));
@@ -501,100 +300,12 @@ crashes = [{ run = 3, point = "after_state_commit", strategy = "state_first" }]"
     );
 }
 
-/// Starts `incrlab run` on a scenario whose pipeline sleeps (its argument `marker`), and waits
-/// until the sleeping process exists.
-fn start_sleeping_run(dir: &Path, marker: &str) -> std::process::Child {
-    let file = dir.join("sleepy.toml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-name = "sleepy"
-[table]
-rows = 10
-[schedule]
-runs = 1
-interval = "1min"
-[[pipeline]]
-label = "sleepy"
-command = ["sleep", "{marker}"]
-target = {{ duckdb = "target.duckdb", table = "orders" }}
-"#
-        ),
-    )
-    .unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_incrlab"))
-        .args(["run", "--quiet", "--out"])
-        .arg(dir.join("out"))
-        .arg(&file)
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while !process_with_arg_exists(marker) {
-        assert!(
-            started.elapsed().as_secs() < 20,
-            "the pipeline never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child
-}
-
-fn wait_until_gone(marker: &str) -> bool {
-    let started = std::time::Instant::now();
-    while process_with_arg_exists(marker) {
-        if started.elapsed().as_secs() > 5 {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    true
-}
-
-#[test]
-fn an_interrupted_run_kills_its_pipelines_and_keeps_the_previous_results() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("results.json"), "previous").unwrap();
-    let marker = "61.2718";
-    let mut child = start_sleeping_run(dir.path(), marker);
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert_eq!(exit.code(), Some(130));
-    assert!(
-        wait_until_gone(marker),
-        "the pipeline outlived the interrupted run"
-    );
-    assert_eq!(
-        std::fs::read_to_string(out.join("results.json")).unwrap(),
-        "previous"
-    );
-}
-
-#[test]
-fn a_killed_incrlab_takes_its_pipeline_with_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let marker = "62.5772";
-    let mut child = start_sleeping_run(dir.path(), marker);
-    child.kill().unwrap(); // SIGKILL: no handler runs
-    child.wait().unwrap();
-    assert!(
-        wait_until_gone(marker),
-        "the pipeline outlived a SIGKILLed incrlab"
-    );
-}
-
 #[test]
 fn every_pipeline_example_loads_and_names_its_pipelines_in_expectations() {
-    if python_or_skip().is_none() {
+    if common::python_or_skip().is_none() {
         return;
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(examples_dir())
+    let mut files: Vec<PathBuf> = std::fs::read_dir(common::examples_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))

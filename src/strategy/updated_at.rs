@@ -80,3 +80,83 @@ impl Strategy for UpdatedAt {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dedupe(by: BoundaryDedupe) -> UpdatedAt {
+        UpdatedAt {
+            boundary: Boundary::Inclusive,
+            lag_us: 0,
+            dedupe: by,
+        }
+    }
+
+    const RUN: RunContext<'static> = RunContext {
+        run: 2,
+        time_us: 0,
+        landed: &[],
+    };
+
+    fn read_with_max(max: i64) -> ReadStats {
+        ReadStats {
+            max_updated_at_us: Some(max),
+            ..ReadStats::default()
+        }
+    }
+
+    #[test]
+    fn a_watermark_that_moves_remembers_only_the_rows_at_the_new_one() {
+        let s = dedupe(BoundaryDedupe::Key);
+        let before = StrategyState {
+            watermark: Some(10),
+            seen_at_watermark: vec![[1, 5]],
+            ..StrategyState::default()
+        };
+        let next = s.advance_seeing(&before, &read_with_max(20), &[[3, 9], [2, 8]], &RUN);
+        assert_eq!(next.watermark, Some(20));
+        assert_eq!(next.seen_at_watermark, [[2, 8], [3, 9]]);
+    }
+
+    #[test]
+    fn a_watermark_that_stands_still_adds_the_new_rows_at_it() {
+        let s = dedupe(BoundaryDedupe::Key);
+        let before = StrategyState {
+            watermark: Some(10),
+            seen_at_watermark: vec![[1, 5]],
+            ..StrategyState::default()
+        };
+        let next = s.advance_seeing(&before, &read_with_max(10), &[[4, 7]], &RUN);
+        assert_eq!(next.seen_at_watermark, [[1, 5], [4, 7]]);
+        // Nothing new read: the set stays as it was.
+        let empty = s.advance_seeing(&next, &ReadStats::default(), &[], &RUN);
+        assert_eq!(empty, next);
+    }
+
+    #[test]
+    fn the_plan_skips_seen_keys_or_seen_rows_at_the_watermark() {
+        let state = StrategyState {
+            watermark: Some(10),
+            seen_at_watermark: vec![[1, 5]],
+            ..StrategyState::default()
+        };
+        for (by, by_row) in [(BoundaryDedupe::Key, false), (BoundaryDedupe::Row, true)] {
+            assert_eq!(
+                dedupe(by).plan(&state, &RUN).spec,
+                ReadSpec::UpdatedAtSkippingSeen {
+                    from_us: 10,
+                    seen: vec![[1, 5]],
+                    by_row,
+                }
+            );
+        }
+        assert_eq!(
+            dedupe(BoundaryDedupe::None).plan(&state, &RUN).spec,
+            ReadSpec::UpdatedAtFrom {
+                from_us: 10,
+                inclusive: true
+            }
+        );
+    }
+}
