@@ -222,6 +222,12 @@ pub fn launch(l: Launch<'_>) -> Outcome {
     let _ = killpg(pgid, Signal::SIGKILL);
     let _ = reader.join();
     stop_fifo_reader(fifo);
+    // Points announced just before the process exited by itself were never answered, but
+    // they were announced: the record keeps them.
+    points.extend(rx.try_iter().filter_map(|event| match event {
+        Event::Point(name) => Some(name),
+        Event::StderrClosed => None,
+    }));
     LiveGroups::global().lock().remove(pgid);
     Outcome {
         ending,
