@@ -284,8 +284,17 @@ crashes = [{ run = 3, point = "after_state_commit", strategy = "state_first" }]"
     );
     let loaded = common::pipeline_scenario(&text);
     let results = common::run_pipelines(&loaded);
-    let lost = common::strategy(&results, "state_first").sample_wrong_keys[0].id;
+    let sample = &common::strategy(&results, "state_first").sample_wrong_keys[0];
+    let lost = sample.id;
     let story = incrlab::explain_key::explain_key(&loaded, "state_first", lost, None).unwrap();
+    // The run's own reason (from what it tracked per key) and the story's (from watching the
+    // key) are told from the same facts.
+    assert_eq!(story.reason, sample.reason);
+    assert!(
+        story.reason.contains("the target never held the key"),
+        "{}",
+        story.reason
+    );
     assert_eq!(story.class, Some(incrlab::verify::DivergenceClass::Missing));
     assert_eq!(story.strategy, "pipeline");
     assert!(

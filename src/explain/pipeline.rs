@@ -214,19 +214,20 @@ impl PipelineExplainer<'_> {
                 }
             })
             .collect();
-        // What the key held after each run that changed it, from the watched records.
+        // What the key held after each run that changed it, from the watched records; before
+        // the first run the target held nothing (as the runner's own tracking counts it).
         let mut history_of_key = Vec::new();
-        let mut previous: Option<&WatchedKey> = None;
+        let mut previous: &[i64] = &[];
         for r in &self.result.per_run {
             let Some(w) = &r.watched else { continue };
-            if previous.is_none_or(|p| p.held_lsns != w.held_lsns) {
+            if previous != w.held_lsns.as_slice() {
                 history_of_key.push(HeldAfterRun {
                     run: r.run,
                     lsn: w.held_lsns.last().copied(),
                     rows: w.held_lsns.len() as u32,
                 });
             }
-            previous = Some(w);
+            previous = &w.held_lsns;
         }
         let held = self
             .result
