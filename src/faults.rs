@@ -18,6 +18,8 @@ pub struct Crash {
     pub mid_write_share: f64,
     /// For `mid_write`: chunks committed first, when the crash was listed with `after_chunks`.
     pub after_chunks: Option<u32>,
+    /// Listed in `[faults] crashes` rather than drawn.
+    pub listed: bool,
 }
 
 impl Crash {
@@ -48,18 +50,14 @@ pub fn crash_for(faults: &Faults, seed: u64, label: &str, run: u32, attempt: u32
                 point: c.point,
                 mid_write_share: 0.5,
                 after_chunks: c.after_chunks,
+                listed: true,
             });
         }
     }
     if faults.crash_probability <= 0.0 || faults.points.is_empty() {
         return None;
     }
-    let mut case = Vec::with_capacity(label.len() + 16);
-    case.extend_from_slice(&(label.len() as u64).to_le_bytes());
-    case.extend_from_slice(label.as_bytes());
-    case.extend_from_slice(&run.to_le_bytes());
-    case.extend_from_slice(&attempt.to_le_bytes());
-    let mut rng = rng_for_case(seed, Concern::Faults, &case);
+    let mut rng = rng_for_case(seed, Concern::Faults, &case_bytes(b"", label, run, attempt));
     // Three draws every time, so each decision has a fixed place in the stream.
     let strikes = rng.random::<f64>() < faults.crash_probability;
     let point = faults.points[rng.random_range(0..faults.points.len())];
@@ -68,6 +66,7 @@ pub fn crash_for(faults: &Faults, seed: u64, label: &str, run: u32, attempt: u32
         point,
         mid_write_share,
         after_chunks: None,
+        listed: false,
     })
 }
 
@@ -86,23 +85,26 @@ pub enum Kill {
 /// so `kill_after` never moves which attempts crash.
 pub fn kill_for(faults: &Faults, seed: u64, label: &str, run: u32, attempt: u32) -> Option<Kill> {
     let crash = crash_for(faults, seed, label, run, attempt)?;
-    let listed = attempt == 1
-        && faults
-            .crashes
-            .iter()
-            .any(|c| c.run == run && c.strategy.as_deref().is_none_or(|s| s == label));
-    match (&faults.kill_after, listed) {
+    match (&faults.kill_after, crash.listed) {
         (Some(delay), false) => {
-            let mut case = b"kill_after/".to_vec();
-            case.extend_from_slice(&(label.len() as u64).to_le_bytes());
-            case.extend_from_slice(label.as_bytes());
-            case.extend_from_slice(&run.to_le_bytes());
-            case.extend_from_slice(&attempt.to_le_bytes());
+            let case = case_bytes(b"kill_after/", label, run, attempt);
             let mut rng = rng_for_case(seed, Concern::Faults, &case);
             Some(Kill::AfterUs(delay.sample(&mut rng).max(0)))
         }
         _ => Some(Kill::AtPoint(crash.point)),
     }
+}
+
+/// The bytes naming one (label, run, attempt) case of a fault stream, after `prefix` (which
+/// tells apart streams of different decisions about the same case).
+fn case_bytes(prefix: &[u8], label: &str, run: u32, attempt: u32) -> Vec<u8> {
+    let mut case = Vec::with_capacity(prefix.len() + label.len() + 16);
+    case.extend_from_slice(prefix);
+    case.extend_from_slice(&(label.len() as u64).to_le_bytes());
+    case.extend_from_slice(label.as_bytes());
+    case.extend_from_slice(&run.to_le_bytes());
+    case.extend_from_slice(&attempt.to_le_bytes());
+    case
 }
 
 #[cfg(test)]
@@ -179,6 +181,7 @@ mod tests {
                 point: CrashPoint::MidWrite,
                 mid_write_share: share,
                 after_chunks: None,
+                listed: false,
             };
             let k = crash.chunks_before(4);
             assert!((1..4).contains(&k), "share {share}: {k}");

@@ -161,6 +161,13 @@ pub fn pipeline_scenario(text: &str) -> LoadedScenario {
     LoadedScenario { path, scenario }
 }
 
+/// Parses scenario text as a file of the examples directory and runs it.
+pub fn load_and_run_pipelines(text: &str) -> (LoadedScenario, RunResults) {
+    let loaded = pipeline_scenario(text);
+    let results = run_pipelines(&loaded);
+    (loaded, results)
+}
+
 pub fn run_pipelines(loaded: &LoadedScenario) -> RunResults {
     runner::run(
         loaded,

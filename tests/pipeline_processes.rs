@@ -27,7 +27,7 @@ timeout = "300ms"
 target = {{ duckdb = "target.duckdb", table = "orders" }}
 "#
     );
-    let results = common::run_pipelines(&common::pipeline_scenario(&text));
+    let (loaded, results) = common::load_and_run_pipelines(&text);
     let p = common::strategy(&results, "hung");
     let first = &p.pipeline.as_ref().unwrap().attempts[0];
     assert_eq!(first.ending, AttemptEnding::TimedOut);
@@ -39,7 +39,7 @@ target = {{ duckdb = "target.duckdb", table = "orders" }}
     );
     assert_eq!(
         p.permanent.missing,
-        common::live_keys_at_the_end(&common::pipeline_scenario(&text)),
+        common::live_keys_at_the_end(&loaded),
         "an empty target misses every row"
     );
     assert!(
@@ -62,7 +62,7 @@ label = "does_nothing"
 command = ["true"]
 target = { duckdb = "target.duckdb", table = "orders" }
 "#;
-    let results = common::run_pipelines(&common::pipeline_scenario(text));
+    let (loaded, results) = common::load_and_run_pipelines(text);
     let p = common::strategy(&results, "does_nothing");
     let failure = p.per_run[0].failure.as_deref().unwrap();
     assert!(
@@ -75,10 +75,7 @@ target = { duckdb = "target.duckdb", table = "orders" }
         p.pipeline.as_ref().unwrap().failed_runs,
         p.per_run.len() as u32
     );
-    assert_eq!(
-        p.permanent.missing,
-        common::live_keys_at_the_end(&common::pipeline_scenario(text))
-    );
+    assert_eq!(p.permanent.missing, common::live_keys_at_the_end(&loaded));
 }
 
 #[test]
@@ -97,7 +94,7 @@ label = "exits"
 command = ["sh", "-c", "echo broken >&2; exit 3"]
 target = { duckdb = "target.duckdb", table = "orders" }
 "#;
-    let results = common::run_pipelines(&common::pipeline_scenario(text));
+    let (_, results) = common::load_and_run_pipelines(text);
     let p = common::strategy(&results, "exits");
     let attempts = &p.pipeline.as_ref().unwrap().attempts;
     let of_run_1: Vec<_> = attempts.iter().filter(|a| a.run == 1).collect();
@@ -125,8 +122,7 @@ label = "sleeper"
 command = ["sh", "-c", "[ \"$INCRLAB_DRAIN\" = 1 ] || sleep 20"]
 target = { duckdb = "target.duckdb", table = "orders" }
 "#;
-    let loaded = common::pipeline_scenario(text);
-    let results = common::run_pipelines(&loaded);
+    let (loaded, results) = common::load_and_run_pipelines(text);
     let p = common::strategy(&results, "sleeper");
     let attempt = &p.pipeline.as_ref().unwrap().attempts[0];
     assert_eq!(attempt.ending, AttemptEnding::Killed { point: None });

@@ -81,8 +81,7 @@ fn a_pipeline_killed_after_its_write_and_before_saving_its_state_replays_the_bat
 crashes = [{ run = 3, point = "after_write", strategy = "append_state_after" }]
 restart = "immediately""#,
     );
-    let loaded = common::pipeline_scenario(&text);
-    let results = common::run_pipelines(&loaded);
+    let (loaded, results) = common::load_and_run_pipelines(&text);
     let p = common::strategy(&results, "append_state_after");
     let batch = batch_of_run(&loaded, 3);
     assert!(batch > 0);
@@ -124,8 +123,7 @@ fn points_announced_on_the_fifo_are_killed_at_exactly_as_on_stderr() {
 crashes = [{ run = 3, point = "after_write", strategy = "fifo" }]
 restart = "immediately""#,
     );
-    let loaded = common::pipeline_scenario(&text);
-    let results = common::run_pipelines(&loaded);
+    let (loaded, results) = common::load_and_run_pipelines(&text);
     let p = common::strategy(&results, "fifo");
     assert_eq!(p.permanent.duplicate, batch_of_run(&loaded, 3));
     let first_of_run_3 = p
@@ -153,8 +151,7 @@ fn a_pipeline_killed_after_saving_its_state_and_before_its_write_loses_the_batch
 crashes = [{ run = 3, point = "after_state_commit", strategy = "state_first" }]
 restart = "immediately""#,
     );
-    let loaded = common::pipeline_scenario(&text);
-    let results = common::run_pipelines(&loaded);
+    let (loaded, results) = common::load_and_run_pipelines(&text);
     let p = common::strategy(&results, "state_first");
     let batch = batch_of_run(&loaded, 3);
     assert!(batch > 0);
@@ -189,7 +186,7 @@ crash_probability = 0.6
 points = ["before_read", "after_read", "after_write"]
 restart = "immediately""#,
     );
-    let results = common::run_pipelines(&common::pipeline_scenario(&text));
+    let (_, results) = common::load_and_run_pipelines(&text);
     let p = common::strategy(&results, "in_target");
     let kills = p
         .pipeline
@@ -224,7 +221,7 @@ fn a_pipeline_that_behaves_like_its_model_loses_the_same_keys() {
 late_fraction = 0.1
 late_delay = { dist = "uniform", low = "1min", high = "2min" }"#,
     );
-    let results = common::run_pipelines(&common::pipeline_scenario(&text));
+    let (_, results) = common::load_and_run_pipelines(&text);
     let p = common::strategy(&results, "sql");
     let model = p.pipeline.as_ref().unwrap().model.as_ref().unwrap();
     let builtin = common::strategy(&results, "watermark_id");
@@ -258,7 +255,7 @@ fn a_pipeline_unlike_its_model_is_told_the_keys_where_they_part() {
         r#"[faults]
 crashes = [{ run = 2, point = "after_state_commit", strategy = "state_first" }]"#,
     );
-    let results = common::run_pipelines(&common::pipeline_scenario(&text));
+    let (_, results) = common::load_and_run_pipelines(&text);
     let p = common::strategy(&results, "state_first");
     let model = p.pipeline.as_ref().unwrap().model.as_ref().unwrap();
     assert!(!model.same);
@@ -282,8 +279,7 @@ fn explain_tells_a_pipeline_keys_story_with_its_kill() {
         r#"[faults]
 crashes = [{ run = 3, point = "after_state_commit", strategy = "state_first" }]"#,
     );
-    let loaded = common::pipeline_scenario(&text);
-    let results = common::run_pipelines(&loaded);
+    let (loaded, results) = common::load_and_run_pipelines(&text);
     let sample = &common::strategy(&results, "state_first").sample_wrong_keys[0];
     let lost = sample.id;
     let story = incrlab::explain_key::explain_key(&loaded, "state_first", lost, None).unwrap();

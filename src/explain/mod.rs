@@ -21,7 +21,7 @@ use crate::results::{RunRecord, StrategyResult};
 use crate::scenario::StrategySpec;
 use crate::sim::{History, Op};
 use crate::strategy::{from_spec, RunContext, Strategy, StrategyState};
-use crate::verify::DivergenceClass;
+use crate::verify::{DivergenceClass, WatchedKey};
 
 /// One version of the key, from the history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -52,6 +52,16 @@ impl Version {
     /// Whether this version leaves the key absent from a correct target.
     fn removes(&self) -> bool {
         self.op == Op::Delete || self.is_deleted
+    }
+
+    /// `, waited on the row lock until …` when the version's statement waited for a row lock;
+    /// empty otherwise.
+    fn lock_wait(&self) -> String {
+        if self.statement_us > self.begin_us {
+            format!(", waited on the row lock until {}", s(self.statement_us))
+        } else {
+            String::new()
+        }
     }
 }
 
@@ -204,6 +214,15 @@ fn versions_read(read: &ReadSpec, key: i64, versions: &[Version], time_us: i64) 
 /// What a correct target holds for the key at the end: its last version, unless deleted.
 fn expected(versions: &[Version]) -> Option<&Version> {
     versions.last().filter(|v| !v.removes())
+}
+
+/// What the target held for the watched key after the last run (a story's ending).
+fn last_watched(result: &StrategyResult) -> WatchedKey {
+    result
+        .per_run
+        .last()
+        .and_then(|r| r.watched.clone())
+        .unwrap_or_default()
 }
 
 /// The class's name as reasons start with it.

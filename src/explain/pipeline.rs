@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 
-use super::{class_name, expected, s, signed_ms, versions_of, Story, StoryRun, Version};
+use super::{
+    class_name, expected, last_watched, s, signed_ms, versions_of, Story, StoryRun, Version,
+};
 use crate::results::{AttemptEnding, StrategyResult};
 use crate::sim::History;
 use crate::verify::{DivergenceClass, WatchedKey};
@@ -101,11 +103,7 @@ impl PipelineExplainer<'_> {
                             s(v.updated_at_us)
                         )
                     });
-                let waited = if wanted.statement_us > wanted.begin_us {
-                    format!(", waited on its row lock until {}", s(wanted.statement_us))
-                } else {
-                    String::new()
-                };
+                let waited = wanted.lock_wait();
                 format!(
                     "{class}: the {} lsn {} (stamped updated_at {} by writer {} (clock {}), began at {}{waited}, committed at {}) was {visible}{passed}; {held_text}{tie}; {after}",
                     wanted.kind(),
@@ -229,12 +227,7 @@ impl PipelineExplainer<'_> {
             }
             previous = &w.held_lsns;
         }
-        let held = self
-            .result
-            .per_run
-            .last()
-            .and_then(|r| r.watched.clone())
-            .unwrap_or_default();
+        let held = last_watched(self.result);
         Story {
             key,
             label: self.result.label.clone(),

@@ -117,11 +117,7 @@ impl Explainer<'_> {
                 s(last.commit_us)
             );
         };
-        let waited = if last.statement_us > last.begin_us {
-            format!(", waited on the row lock until {}", s(last.statement_us))
-        } else {
-            String::new()
-        };
+        let waited = last.lock_wait();
         match (spec.kind, planned_read(self.strategy.as_ref(), run)) {
             (
                 StrategyKind::UpdatedAt,

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::{
-    class_name, describe, planned_read, s, signed_ms, versions_of, versions_read, Explainer,
-    Version,
+    class_name, describe, last_watched, planned_read, s, signed_ms, versions_of, versions_read,
+    Explainer, Version,
 };
 use crate::scenario::{CrashPoint, StrategyKind};
 use crate::sim::History;
@@ -35,12 +35,7 @@ impl Explainer<'_> {
                 }
             })
             .collect();
-        let held = self
-            .result
-            .per_run
-            .last()
-            .and_then(|r| r.watched.clone())
-            .unwrap_or_default();
+        let held = last_watched(self.result);
         Story {
             key,
             label: self.result.label.clone(),

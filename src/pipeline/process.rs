@@ -194,9 +194,10 @@ pub fn launch(l: Launch<'_>) -> Outcome {
         match rx.recv_timeout(wait) {
             Ok(Event::Point(name)) => {
                 points.push(name.clone());
-                let here = matches!(l.kill, Some(Kill::AtPoint(p)) if p.name() == name);
-                if here {
-                    break kill_group(pgid, &mut child, Ending::KilledAtPoint(planned(l.kill)));
+                if let Some(Kill::AtPoint(point)) = l.kill {
+                    if point.name() == name {
+                        break kill_group(pgid, &mut child, Ending::KilledAtPoint(point));
+                    }
                 }
                 if let Some(input) = stdin.as_mut() {
                     // A pipeline that does not wait for the answer never reads it: fine.
@@ -241,13 +242,6 @@ fn stop_fifo_reader(fifo: Option<(std::fs::File, std::thread::JoinHandle<()>)>) 
     if let Some((mut stopper, reader)) = fifo {
         let _ = writeln!(stopper, "{FIFO_STOP}");
         let _ = reader.join();
-    }
-}
-
-fn planned(kill: Option<Kill>) -> CrashPoint {
-    match kill {
-        Some(Kill::AtPoint(p)) => p,
-        _ => unreachable!("only a planned point kill stops at a point"),
     }
 }
 

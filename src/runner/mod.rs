@@ -272,13 +272,20 @@ pub fn run_with(
         }
         // The pipelines of this tick read the same released source and write their own
         // targets, so they run side by side: `dbt run` alone takes seconds to start.
-        let outside = run_pipelines(&mut pipelines, &ctx, drain, jobs);
-        for ((lane, tally), contents) in
-            pipelines.iter_mut().zip(&mut pipeline_tallies).zip(outside)
-        {
+        run_pipelines(&mut pipelines, &ctx, drain, jobs);
+        for (lane, tally) in pipelines.iter_mut().zip(&mut pipeline_tallies) {
             let verify_started = Instant::now();
-            let record = lane.last_record();
-            tally.verify(&mut oracle, &history, &contents, record, options.watch_key);
+            let record = lane
+                .records
+                .last_mut()
+                .expect("run_outside pushed a record");
+            tally.verify(
+                &mut oracle,
+                &history,
+                &lane.contents,
+                record,
+                options.watch_key,
+            );
             verify_time += verify_started.elapsed();
         }
 
@@ -356,13 +363,12 @@ pub fn run_with(
         strategies.push(result);
     }
     for (lane, tally) in pipelines.into_iter().zip(&pipeline_tallies) {
-        let (samples, wrong) = if tally.last.is_exact() {
-            (Vec::new(), Vec::new())
-        } else {
-            let samples = oracle
-                .check(&history, &lane.contents, SAMPLE_WRONG_KEYS)
-                .samples;
-            (samples, oracle.wrong_keys())
+        let (samples, wrong) = match &lane.contents {
+            TargetContents::Mirror(rows) if !tally.last.is_exact() => {
+                let samples = oracle.check(&history, rows, SAMPLE_WRONG_KEYS).samples;
+                (samples, oracle.wrong_keys())
+            }
+            _ => (Vec::new(), Vec::new()),
         };
         let lost_ids = wrong
             .iter()
@@ -421,31 +427,20 @@ pub fn run_with(
     })
 }
 
-/// Runs this tick's pipelines, at most `jobs` at a time, each on its own thread; returns
-/// their targets in lane order.
-fn run_pipelines(
-    pipelines: &mut [PipelineLane],
-    ctx: &RunContext,
-    drain: bool,
-    jobs: usize,
-) -> Vec<TargetContents> {
-    let mut out = Vec::with_capacity(pipelines.len());
+/// Runs this tick's pipelines, at most `jobs` at a time, each on its own thread; each keeps
+/// what its target holds afterwards.
+fn run_pipelines(pipelines: &mut [PipelineLane], ctx: &RunContext, drain: bool, jobs: usize) {
     for group in pipelines.chunks_mut(jobs) {
         if let [lane] = group {
-            out.push(lane.run_outside(ctx, drain));
+            lane.run_outside(ctx, drain);
             continue;
         }
         std::thread::scope(|scope| {
-            let handles: Vec<_> = group
-                .iter_mut()
-                .map(|lane| scope.spawn(move || lane.run_outside(ctx, drain)))
-                .collect();
-            for handle in handles {
-                out.push(handle.join().expect("a pipeline lane's thread panicked"));
+            for lane in group.iter_mut() {
+                scope.spawn(move || lane.run_outside(ctx, drain));
             }
         });
     }
-    out
 }
 
 fn ceil_to_multiple(t: i64, step: i64) -> i64 {

@@ -48,7 +48,9 @@ pub(super) struct PipelineLane {
     pub wall: Duration,
     pub read_back: Duration,
     pub failed_runs: u32,
-    pub contents: TargetRows,
+    /// What the target held after the last run (kept once, not copied per run: at a million
+    /// rows a copy costs as much as the read).
+    pub contents: TargetContents,
 }
 
 impl PipelineLane {
@@ -106,7 +108,7 @@ impl PipelineLane {
             wall: Duration::ZERO,
             read_back: Duration::ZERO,
             failed_runs: 0,
-            contents: TargetRows::default(),
+            contents: TargetContents::Mirror(TargetRows::default()),
         })
     }
 
@@ -115,8 +117,9 @@ impl PipelineLane {
     }
 
     /// The run at `ctx`: every attempt (kills and restarts included), then the target read
-    /// back. What the pipeline does wrong is recorded, never an error of incrlab's.
-    pub fn run_outside(&mut self, ctx: &RunContext, drain: bool) -> TargetContents {
+    /// back into [`PipelineLane::contents`]. What the pipeline does wrong is recorded, never an
+    /// error of incrlab's.
+    pub fn run_outside(&mut self, ctx: &RunContext, drain: bool) {
         let started = Instant::now();
         let target = self.target_file();
         let mut attempt = 0u32;
@@ -214,8 +217,8 @@ impl PipelineLane {
                 .column(Column::UpdatedAt)
                 .and_then(|v| v.iter().copied().max()),
         });
-        let contents = TargetContents::Mirror(rows);
-        let digest = fingerprint(&contents);
+        self.contents = TargetContents::Mirror(rows);
+        let digest = fingerprint(&self.contents);
         self.changed_last_run = self.fingerprint != Some(digest);
         self.fingerprint = Some(digest);
         let wall = started.elapsed();
@@ -243,10 +246,6 @@ impl PipelineLane {
             failure,
             watched: None,
         });
-        if let TargetContents::Mirror(rows) = &contents {
-            self.contents = rows.clone();
-        }
-        contents
     }
 }
 
@@ -261,11 +260,12 @@ impl Lane for PipelineLane {
         ctx: &RunContext,
         drain: bool,
     ) -> Result<TargetContents> {
-        Ok(self.run_outside(ctx, drain))
+        self.run_outside(ctx, drain);
+        Ok(self.contents.clone())
     }
 
     fn contents(&mut self, _engine: &mut dyn Engine) -> Result<TargetContents> {
-        Ok(TargetContents::Mirror(self.contents.clone()))
+        Ok(self.contents.clone())
     }
 
     fn last_record(&mut self) -> &mut RunRecord {
