@@ -69,7 +69,14 @@ pub fn check_scenario(loaded: &LoadedScenario, options: &CheckOptions) -> Result
     };
     let mut outcomes = evaluate(expectations, &results, rerun.as_ref());
     if expectations.iter().any(|e| e.needs_sweep()) {
-        let sweep = crate::sweep::run_sweep(loaded, crate::sweep::default_jobs(), None, &|| {})?;
+        let sweep_options = crate::sweep::SweepOptions {
+            jobs: crate::sweep::default_jobs(),
+            shard: None,
+            // A strategy found not idempotent is not eligible: check it where the scenario
+            // states idempotence at all.
+            check_idempotence: options_for_run.check_idempotence,
+        };
+        let sweep = crate::sweep::run_sweep(loaded, &sweep_options, &|| {})?;
         outcomes.extend(crate::expect::evaluate_sweep(expectations, &sweep));
     }
     if let Some(dir) = &options.baseline {

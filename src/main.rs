@@ -91,6 +91,10 @@ enum Command {
         /// Run only shard i of n (a deterministic slice of the points), e.g. 2/3.
         #[arg(long)]
         shard: Option<String>,
+        /// Retry every run from the state before it; a strategy that is not idempotent at a
+        /// point is not recommended there [default: when an [[expect]] states idempotent]
+        #[arg(long)]
+        check_idempotence: bool,
         /// Print nothing but errors.
         #[arg(long)]
         quiet: bool,
@@ -287,6 +291,7 @@ fn execute(command: Command) -> Result<(), Error> {
             out,
             jobs,
             shard,
+            check_idempotence,
             quiet,
         } => {
             let loaded = Scenario::load(&scenario)?;
@@ -303,7 +308,17 @@ fn execute(command: Command) -> Result<(), Error> {
             // The bar counts the points this shard runs, not the whole sweep's.
             let total = sweep::shard_points(&loaded.scenario, shard).len() as u64;
             let progress = Progress::new(total, quiet, "points");
-            let results = sweep::run_sweep(&loaded, jobs, shard, &|| progress.inc())?;
+            let options = sweep::SweepOptions {
+                jobs,
+                shard,
+                check_idempotence: check_idempotence
+                    || loaded
+                        .scenario
+                        .expectations
+                        .iter()
+                        .any(|e| e.idempotent.is_some()),
+            };
+            let results = sweep::run_sweep(&loaded, &options, &|| progress.inc())?;
             progress.finish();
             results.write(&out)?;
             let report = report::write_report(&out)?;
@@ -414,10 +429,15 @@ fn print_report_path(written: &[PathBuf]) {
     }
 }
 
-/// The crossover table, the lag recommendations and where the results went.
+/// The crossover table, the lag recommendations, which strategy to run, and where the results
+/// went.
 fn print_sweep(results: &sweep::SweepResults, out: &Path) {
     println!("{}", terminal::crossover_table(results));
     for line in terminal::recommendation_lines(results) {
+        println!("{line}");
+    }
+    // The answer the study was run for, last, where the eye lands.
+    for line in report::decision::decision_sentences(results) {
         println!("{line}");
     }
     println!("results: {}", out.join(sweep::SWEEP_FILE).display());

@@ -385,7 +385,12 @@ fn lag_sweep_text() -> String {
 }
 
 fn lag_sweep() -> incrlab::sweep::SweepResults {
-    incrlab::sweep::run_sweep(&common::from_toml(&lag_sweep_text()), 2, None, &|| {}).unwrap()
+    incrlab::sweep::run_sweep(
+        &common::from_toml(&lag_sweep_text()),
+        &common::jobs(2),
+        &|| {},
+    )
+    .unwrap()
 }
 
 #[test]
@@ -466,4 +471,108 @@ fn check_runs_the_sweep_for_a_lag_expectation() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 of 1 expectations hold"));
+}
+
+// ---- holding a study to its answer ----
+
+/// Full reprocessing against `watermark_id`, which loses every update: whatever the timings,
+/// only `full` can be recommended.
+const STUDY: &str = r#"
+name = "study"
+seed = 1
+[table]
+rows = 20_000
+[schedule]
+runs = 3
+interval = "1min"
+[churn]
+inserts = "0.2%"
+updates = "0.8%"
+[sweep]
+churn = [0.001, 0.01]
+seeds = [1, 2]
+[[strategy]]
+kind = "full"
+[[strategy]]
+kind = "watermark_id"
+"#;
+
+fn study_with(expect: &str) -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("study.toml"), format!("{STUDY}\n{expect}")).unwrap();
+    let out = check(dir.path(), &["study.toml"]);
+    (dir, out)
+}
+
+#[test]
+fn a_recommended_expectation_holds_when_the_study_gives_that_answer() {
+    let (_dir, out) =
+        study_with("[[expect]]\nrecommended = { at_churn = 0.001, strategy = \"full\" }\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("1 of 1 expectations hold"), "{stdout}");
+}
+
+#[test]
+fn a_recommended_expectation_fails_naming_the_answer_and_why_the_strategy_was_passed_over() {
+    let (_dir, out) = study_with(
+        "[[expect]]\nrecommended = { at_churn = 0.01, strategy = \"watermark_id\", rows = 20000 }\n",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("recommended: expected = watermark_id at 0.01 churn, 20000 rows, got full"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("watermark_id is not eligible there: it lost"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_recommendation_at_a_churn_the_sweep_does_not_run_is_bad_input() {
+    let (dir, out) =
+        study_with("[[expect]]\nrecommended = { at_churn = 0.02, strategy = \"full\" }\n");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("study.toml"), "{stderr}");
+    assert!(
+        stderr.contains("expect[1].recommended.at_churn"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("0.02 is not a swept churn"), "{stderr}");
+    assert!(!dir.path().join("reports").exists());
+}
+
+#[test]
+fn a_recommendation_of_an_unknown_strategy_or_by_cost_without_a_cost_model_is_bad_input() {
+    for (expect, key, says) in [
+        (
+            "recommended = { at_churn = 0.01, strategy = \"cdc\" }",
+            "expect[1].recommended.strategy",
+            "no strategy is labelled `cdc`",
+        ),
+        (
+            "recommended = { at_churn = 0.01, strategy = \"full\", measure = \"cost\" }",
+            "expect[1].recommended.measure",
+            "needs a [cost] section",
+        ),
+        (
+            "recommended = { at_churn = 0.01, strategy = \"full\", rows = 5 }",
+            "expect[1].recommended.rows",
+            "5 is not a swept table size",
+        ),
+        (
+            "missing = 0",
+            "expect[1].strategy",
+            "missing: name the strategy",
+        ),
+    ] {
+        let (_dir, out) = study_with(&format!("[[expect]]\n{expect}\n"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{expect}: {stderr}");
+        assert!(stderr.contains(key), "{expect}: {stderr}");
+        assert!(stderr.contains(says), "{expect}: {stderr}");
+    }
 }

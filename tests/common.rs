@@ -201,3 +201,11 @@ pub fn live_keys_at_the_end(loaded: &LoadedScenario) -> u64 {
     }
     live.len() as u64
 }
+
+/// Sweep options with `jobs` workers, every point, no idempotence check.
+pub fn jobs(jobs: usize) -> incrlab::sweep::SweepOptions {
+    incrlab::sweep::SweepOptions {
+        jobs,
+        ..Default::default()
+    }
+}

@@ -115,8 +115,8 @@ fn a_point_scales_the_churn_mix_to_its_total() {
 #[test]
 fn the_same_point_twice_gives_identical_counters() {
     let loaded = common::from_toml(SMALL);
-    let a = sweep::run_sweep(&loaded, 2, None, &|| {}).unwrap();
-    let b = sweep::run_sweep(&loaded, 1, None, &|| {}).unwrap();
+    let a = sweep::run_sweep(&loaded, &common::jobs(2), &|| {}).unwrap();
+    let b = sweep::run_sweep(&loaded, &common::jobs(1), &|| {}).unwrap();
     assert_eq!(exact(&a), exact(&b));
 }
 
@@ -169,8 +169,9 @@ fn merged_shards_equal_the_unsharded_sweep() {
         text.lines()
             .map(|line| {
                 let mut cells: Vec<&str> = line.split(',').collect();
-                // wall_ms and cpu_ms, the timing columns, come last.
-                cells.truncate(cells.len() - 2);
+                // wall_ms and cpu_ms, the timing columns, come last, with the recommendations
+                // (by time and by cost) drawn from them.
+                cells.truncate(cells.len() - 4);
                 cells.join(",")
             })
             .collect::<Vec<_>>()
@@ -197,9 +198,9 @@ fn a_lag_sweep_recommends_the_smallest_lag_without_loss() {
         r#"["0s", "1s", "6s", "8s"]"#,
         "[1, 2]",
     ));
-    let results = sweep::run_sweep(&loaded, 2, None, &|| {}).unwrap();
-    assert_eq!(results.recommendations.len(), 1);
-    let r = &results.recommendations[0];
+    let results = sweep::run_sweep(&loaded, &common::jobs(2), &|| {}).unwrap();
+    assert_eq!(results.recommendations.lag.len(), 1);
+    let r = &results.recommendations.lag[0];
     assert_eq!(r.label, "updated_at>");
     let losses: Vec<u64> = r.loss_curve.iter().map(|l| l.permanent_total).collect();
     assert!(
@@ -243,7 +244,7 @@ source_read_mb_per_s = 100
 fn costed_sweep() -> SweepResults {
     let text = SMALL.replace("[sweep]", &format!("{COSTED}\n[sweep]"));
     let loaded = common::from_toml(&text);
-    sweep::run_sweep(&loaded, 2, None, &|| {}).unwrap()
+    sweep::run_sweep(&loaded, &common::jobs(2), &|| {}).unwrap()
 }
 
 #[test]
@@ -292,7 +293,7 @@ fn a_cost_model_adds_a_cost_crossover_per_strategy_and_axis() {
 #[test]
 fn without_a_cost_model_there_is_no_cost_figure() {
     let loaded = common::from_toml(SMALL);
-    let results = sweep::run_sweep(&loaded, 2, None, &|| {}).unwrap();
+    let results = sweep::run_sweep(&loaded, &common::jobs(2), &|| {}).unwrap();
     assert!(results
         .points
         .iter()
@@ -312,6 +313,8 @@ fn synthetic(rows: u64, churn: f64, full_ms: f64, incremental_ms: f64) -> sweep:
         rows_updated_per_run: 0.0,
         rows_deleted_per_run: 0.0,
         permanent_total: 0,
+        permanent: Default::default(),
+        idempotent: None,
         run_ms: ms,
         bytes_scanned_per_run: 0.0,
         cpu_ms_per_run: 0.0,
@@ -432,4 +435,117 @@ fn sweep_json_carries_each_crossovers_verdict() {
     let c = churn_crossover(&churn_axis(&[0.001, 0.01], &[100.0; 2], &[10.0, 20.0]));
     let json = serde_json::to_value(&c).unwrap();
     assert_eq!(json["verdict"], "pays_throughout");
+}
+
+/// A sweep where the fastest strategy loses rows: `watermark_id` reads only new ids, so at a
+/// small churn on 100K rows it is far faster than full reprocessing, and it never sees an
+/// update.
+const LOSSY_FASTEST: &str = r#"
+name = "lossy_fastest"
+seed = 1
+[table]
+rows = 100_000
+[schedule]
+runs = 3
+interval = "1min"
+[churn]
+inserts = "0.2%"
+updates = "0.8%"
+[sweep]
+churn = [0.001, 0.01]
+seeds = [1, 2]
+[[strategy]]
+kind = "full"
+[[strategy]]
+kind = "watermark_id"
+"#;
+
+#[test]
+fn the_fastest_strategy_is_not_recommended_when_it_loses_rows() {
+    let results =
+        sweep::run_sweep(&common::from_toml(LOSSY_FASTEST), &common::jobs(2), &|| {}).unwrap();
+    let recs = &results.recommendations.by_point;
+    assert_eq!(recs.len(), 2, "one recommendation per churn");
+    for r in recs {
+        let lost: u64 = results
+            .points
+            .iter()
+            .filter(|p| p.point.churn == r.churn)
+            .flat_map(|p| p.strategies.iter().filter(|s| s.label == "watermark_id"))
+            .map(|s| s.permanent.stale)
+            .sum();
+        assert!(lost > 0, "the premise: watermark_id loses updates");
+        let k = r.by_time.as_ref().expect("full is exact");
+        assert_eq!(k.label, "full", "at {}", r.churn);
+        assert!(!r.is_eligible("watermark_id"));
+        assert_eq!(r.not_eligible[0].permanent.stale, lost);
+    }
+    // The premise that makes the test bite: at the smallest churn watermark_id was faster.
+    let smallest = &recs[0];
+    assert!(
+        smallest.not_eligible[0].run_ms < smallest.by_time.as_ref().unwrap().value,
+        "{smallest:?}"
+    );
+    assert_eq!(
+        smallest.by_time.as_ref().unwrap().faster_but_not_eligible,
+        vec!["watermark_id".to_string()]
+    );
+}
+
+#[test]
+fn sweep_ends_with_the_recommendation_sentence_and_the_runs_table_marks_eligibility() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), LOSSY_FASTEST).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_incrlab"))
+        .args(["sweep", "s.toml", "--out", "out"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("At 100K rows: `full` at every swept churn (0.1% to 1%); `watermark_id` is faster but loses updates."),
+        "{stdout}"
+    );
+    let csv = std::fs::read_to_string(dir.path().join("out/runs.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (label, eligible, recommended) = (col("label"), col("eligible"), col("recommended"));
+    let mut seen = 0;
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let is_full = cells[label] == "full";
+        assert_eq!(
+            cells[eligible],
+            if is_full { "true" } else { "false" },
+            "{line}"
+        );
+        assert_eq!(
+            cells[recommended],
+            if is_full { "true" } else { "false" },
+            "{line}"
+        );
+        seen += 1;
+    }
+    assert!(seen > 0);
+    let html = std::fs::read_to_string(dir.path().join("out/index.html")).unwrap();
+    let first_chart = html
+        .split("<figure class=\"chart\" id=\"")
+        .nth(1)
+        .expect("the report has charts");
+    assert!(
+        first_chart.starts_with("decision-map\""),
+        "the report opens with the decision map"
+    );
+    let verdict = html.find("Which strategy to run").unwrap();
+    let crossovers = html.find("Where incremental stops paying").unwrap();
+    assert!(
+        verdict < crossovers,
+        "the answer comes before the crossovers"
+    );
 }

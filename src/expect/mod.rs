@@ -95,7 +95,12 @@ pub fn evaluate_sweep(
             }
         }
         if let Some(limit) = e.recommended_lag_at_most {
-            for r in sweep.recommendations.iter().filter(|r| applies(&r.label)) {
+            for r in sweep
+                .recommendations
+                .lag
+                .iter()
+                .filter(|r| applies(&r.label))
+            {
                 let (actual, passed) = match r.recommended_lag_us {
                     Some(us) => (crate::scenario::Micros(us).to_string(), us <= limit.0),
                     None => ("no swept lag is safe".to_string(), false),
@@ -109,8 +114,94 @@ pub fn evaluate_sweep(
                 ));
             }
         }
+        if let Some(wanted) = &e.recommended {
+            out.extend(recommended_outcomes(wanted, sweep));
+        }
     }
     out
+}
+
+/// One outcome per table size (and lag) swept at the expectation's churn: whether the
+/// recommendation there is the strategy named.
+fn recommended_outcomes(
+    wanted: &crate::scenario::RecommendedAt,
+    sweep: &crate::sweep::SweepResults,
+) -> Vec<Outcome> {
+    let measure = match wanted.measure {
+        crate::scenario::RankedBy::Time => crate::sweep::Measure::Time,
+        crate::scenario::RankedBy::Cost => crate::sweep::Measure::Cost,
+    };
+    let key = match measure {
+        crate::sweep::Measure::Time => "recommended",
+        crate::sweep::Measure::Cost => "recommended_by_cost",
+    };
+    let same = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs());
+    let here: Vec<&crate::sweep::PointRecommendation> = sweep
+        .recommendations
+        .by_point
+        .iter()
+        .filter(|r| same(r.churn, wanted.at_churn) && wanted.rows.is_none_or(|n| n == r.rows))
+        .collect();
+    // As the scenario file writes it: a fraction.
+    let churn = wanted.at_churn;
+    let expected = |rows: Option<u64>| match rows {
+        Some(rows) => format!("= {} at {churn} churn, {rows} rows", wanted.strategy),
+        None => format!("= {} at {churn} churn", wanted.strategy),
+    };
+    if here.is_empty() {
+        return vec![Outcome::judged(
+            &sweep.scenario,
+            &wanted.strategy,
+            key,
+            expected(wanted.rows),
+            "no point of this sweep ran there".into(),
+            false,
+        )];
+    }
+    here.iter()
+        .map(|r| {
+            let lag = r.lag_us.map_or(String::new(), |l| {
+                format!(", lag {}", crate::scenario::Micros(l))
+            });
+            let (actual, passed) = match r.ranking(measure) {
+                Some(k) => {
+                    let mut actual = k.label.clone();
+                    if let Some(m) = k.margin_over_runner_up {
+                        let runner_up = k.runner_up.as_deref().unwrap_or("?");
+                        actual.push_str(&format!(" ({m:.2}× ahead of {runner_up})"));
+                    }
+                    if !k.holds_at_every_seed {
+                        actual.push_str("; the seeds disagree");
+                    }
+                    (actual, k.label == wanted.strategy)
+                }
+                None => ("no strategy lost nothing at every seed".to_string(), false),
+            };
+            let mut o = Outcome::judged(
+                &sweep.scenario,
+                &wanted.strategy,
+                key,
+                format!("{}{lag}", expected(Some(r.rows))),
+                actual,
+                passed,
+            );
+            if !passed && !r.is_eligible(&wanted.strategy) {
+                o.hint = r
+                    .not_eligible
+                    .iter()
+                    .find(|n| n.label == wanted.strategy)
+                    .map(|n| {
+                        format!(
+                            "{} is not eligible there: it lost {} keys over {} seed(s)",
+                            n.label,
+                            n.permanent.total(),
+                            n.seeds_losing_data
+                        )
+                    });
+            }
+            o
+        })
+        .collect()
 }
 
 /// Evaluates every expectation against `results`. `rerun` is a second run with the same seed,

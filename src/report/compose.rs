@@ -2,8 +2,9 @@
 //! tables and charts, then the scenario as run so a reader can reproduce it.
 
 use super::charts::{
-    correctness_chart, crossover_chart, lag_chart, table_size_chart, timeline_chart,
+    correctness_chart, crossover_chart, decision_map, lag_chart, table_size_chart, timeline_chart,
 };
+use super::decision::{decision_sentences, recommendations_table};
 use super::document::{Block, Document, TextTable};
 use super::format;
 use super::verdict::{crossover_sentence, lag_sentence, run_summary, verdict, verdict_line};
@@ -44,21 +45,25 @@ pub fn compose(inputs: &ReportInputs) -> Result<Document> {
         ));
     }
     if let Some(sweep) = &inputs.sweep {
-        let sentences: Vec<String> = sweep
-            .crossovers
+        decision_blocks(sweep, &mut blocks)?;
+        let (eligible, lossy): (Vec<_>, Vec<_>) =
+            sweep.crossovers.iter().partition(|c| c.is_eligible());
+        let sentences: Vec<String> = eligible
             .iter()
+            .chain(&lossy)
             .map(|c| crossover_sentence(sweep, c))
             .collect();
         if !sentences.is_empty() {
             blocks.push(Block::Paragraph(
-                "Where incremental stops paying (per-run time, and with a [cost] model per-run cost, against full reprocessing):".into(),
+                "Where incremental stops paying (per-run time, and with a [cost] model per-run cost, against full reprocessing);                  a strategy that loses data is listed last, as not eligible, whatever its speed:"
+                    .into(),
             ));
             blocks.push(Block::Bullets(sentences));
         }
-        if !sweep.recommendations.is_empty() {
+        if !sweep.recommendations.lag.is_empty() {
             blocks.push(Block::Paragraph("Recommended lag:".into()));
             blocks.push(Block::Bullets(
-                sweep.recommendations.iter().map(lag_sentence).collect(),
+                sweep.recommendations.lag.iter().map(lag_sentence).collect(),
             ));
         }
     }
@@ -181,6 +186,41 @@ fn run_sections(
     Ok(())
 }
 
+/// The study's answer, first: the decision map (one per lag and measure) and one sentence per
+/// table size.
+fn decision_blocks(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
+    let sentences = decision_sentences(sweep);
+    if sentences.is_empty() {
+        return Ok(());
+    }
+    blocks.push(Block::Paragraph(
+        "Which strategy to run: the fastest (and, with a [cost] model, the cheapest) of the strategies that lost nothing at any seed of a setting."
+            .into(),
+    ));
+    blocks.push(Block::Bullets(sentences));
+    let mut lags: Vec<Option<i64>> = Vec::new();
+    for r in &sweep.recommendations.by_point {
+        if !lags.contains(&r.lag_us) {
+            lags.push(r.lag_us);
+        }
+    }
+    let mut k = 0;
+    for measure in [Measure::Time, Measure::Cost] {
+        for &lag_us in &lags {
+            k += 1;
+            let name = if k == 1 {
+                "decision-map".to_string()
+            } else {
+                format!("decision-map-{k}")
+            };
+            if let Some(chart) = decision_map(sweep, lag_us, measure, &name)? {
+                blocks.push(Block::Chart(chart));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
     blocks.push(Block::Heading("Sweep".into()));
     let mut seeds: Vec<u64> = sweep.points.iter().map(|p| p.point.seed).collect();
@@ -203,8 +243,9 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
             "measure",
             "crossover",
             "spread over seeds",
+            "eligible",
         ],
-        &[false, false, false, false, false, true, false],
+        &[false, false, false, false, false, true, false, false],
     );
     for c in &sweep.crossovers {
         table.push(vec![
@@ -215,10 +256,19 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
             c.measure.clone(),
             super::format::crossover_value(c),
             super::format::crossover_spread(c).unwrap_or_else(|| "—".into()),
+            super::format::eligibility(c),
         ]);
     }
     if !table.rows.is_empty() {
         blocks.push(Block::Table(table));
+    }
+    if !sweep.recommendations.by_point.is_empty() {
+        blocks.push(Block::Subheading("Recommendation per setting".into()));
+        blocks.push(Block::Paragraph(
+            "Per table size and churn (mean over seeds): the fastest strategy that lost nothing at any seed,              how many times slower the runner-up and full reprocessing are, whether every seed on its own ranks it first,              and the strategies passed over because they lose data."
+                .into(),
+        ));
+        blocks.push(Block::Table(recommendations_table(sweep)));
     }
     let axes = churn_axes(&sweep.points);
     if let (Some(cost), Some(&(rows, lag_us))) = (&sweep.scenario_as_run.cost, axes.first()) {
@@ -257,12 +307,13 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
         blocks.push(Block::Chart(chart));
     }
     // One lag chart per table size, one line per strategy and churn.
-    let mut sizes: Vec<u64> = sweep.recommendations.iter().map(|r| r.rows).collect();
+    let mut sizes: Vec<u64> = sweep.recommendations.lag.iter().map(|r| r.rows).collect();
     sizes.sort_unstable();
     sizes.dedup();
     for (k, rows) in sizes.into_iter().enumerate() {
         let here: Vec<&LagRecommendation> = sweep
             .recommendations
+            .lag
             .iter()
             .filter(|r| r.rows == rows)
             .collect();

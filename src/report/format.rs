@@ -84,6 +84,20 @@ pub fn crossover_spread(c: &crate::sweep::Crossover) -> Option<String> {
     }
 }
 
+/// Whether a crossover's strategy may be recommended on its axis: `yes`, or what it loses.
+pub fn eligibility(c: &crate::sweep::Crossover) -> String {
+    if c.is_eligible() {
+        "yes".to_string()
+    } else {
+        format!(
+            "loses data: not eligible (at {} of {} settings; up to {} keys)",
+            c.settings - c.eligible_settings,
+            c.settings,
+            c.worst_permanent_total
+        )
+    }
+}
+
 /// A crossing value as a reader wants it: a percentage of churn, or a row count.
 pub fn crossing_value(c: &crate::sweep::Crossover, v: f64) -> String {
     if c.axis == "rows" {

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod charts;
 mod compose;
+pub mod decision;
 pub mod document;
 pub mod format;
 mod html;

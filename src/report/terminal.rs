@@ -142,6 +142,7 @@ pub fn crossover_table(results: &crate::sweep::SweepResults) -> Table {
         "measure",
         "crossover",
         "spread over seeds",
+        "eligible",
     ]);
     for c in &results.crossovers {
         table.add_row(vec![
@@ -152,6 +153,7 @@ pub fn crossover_table(results: &crate::sweep::SweepResults) -> Table {
             Cell::new(&c.measure),
             Cell::new(super::format::crossover_value(c)).set_alignment(CellAlignment::Right),
             Cell::new(super::format::crossover_spread(c).unwrap_or_else(|| "—".into())),
+            Cell::new(super::format::eligibility(c)),
         ]);
     }
     table
@@ -161,6 +163,7 @@ pub fn crossover_table(results: &crate::sweep::SweepResults) -> Table {
 pub fn recommendation_lines(results: &crate::sweep::SweepResults) -> Vec<String> {
     results
         .recommendations
+        .lag
         .iter()
         .map(|r| {
             let lag = |us: i64| crate::scenario::Micros(us).to_string();

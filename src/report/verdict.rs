@@ -97,7 +97,17 @@ pub fn crossover_sentence(sweep: &SweepResults, c: &Crossover) -> String {
     } else {
         "slower"
     };
-    let head = format!("{} ({}) at {}", c.label, c.write, c.setting());
+    let head = if c.is_eligible() {
+        format!("{} ({}) at {}", c.label, c.write, c.setting())
+    } else {
+        format!(
+            "{} ({}) at {} — {}",
+            c.label,
+            c.write,
+            c.setting(),
+            super::format::eligibility(c)
+        )
+    };
     let spread =
         super::format::crossover_spread(c).map_or(String::new(), |s| format!(" (per seed {s})"));
     if let Some(value) = c.value {

@@ -9,7 +9,9 @@ use super::bound::Bound;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Expectation {
-    /// A strategy label from the same file, or `all`.
+    /// A strategy label from the same file, or `all` (may be left out of an entry that only
+    /// states `recommended`, which names its own strategy).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub strategy: String,
     /// Permanent divergence after the drain, per class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +47,48 @@ pub struct Expectation {
     /// From a lag sweep: the recommended lag must be at most this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommended_lag_at_most: Option<super::Micros>,
+    /// From the scenario's `[sweep]`: the strategy recommended at a swept churn (the fastest,
+    /// or with `measure = "cost"` the cheapest, of those that lost nothing at any seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommended: Option<RecommendedAt>,
+}
+
+/// `{ at_churn = 0.01, strategy = "cdc+delete_insert" }`: the answer a study must keep giving.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendedAt {
+    /// A churn from `[sweep] churn`.
+    pub at_churn: f64,
+    /// The label that must be recommended there.
+    pub strategy: String,
+    /// At this swept table size only (default: at every table size swept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// `time` (the default) or `cost` (needs a `[cost]` model).
+    #[serde(default, skip_serializing_if = "RankedBy::is_time")]
+    pub measure: RankedBy,
+}
+
+/// What a recommendation ranks eligible strategies by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RankedBy {
+    #[default]
+    Time,
+    Cost,
+}
+
+impl RankedBy {
+    fn is_time(&self) -> bool {
+        *self == RankedBy::Time
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RankedBy::Time => "time",
+            RankedBy::Cost => "cost",
+        }
+    }
 }
 
 /// `{ at_least = 0.01, at_most = 0.2 }`: a closed range of fractions (either end optional).
@@ -94,6 +138,8 @@ impl Expectation {
 
     /// Whether checking this expectation needs the scenario's sweep to run.
     pub fn needs_sweep(&self) -> bool {
-        self.crossover_churn.is_some() || self.recommended_lag_at_most.is_some()
+        self.crossover_churn.is_some()
+            || self.recommended_lag_at_most.is_some()
+            || self.recommended.is_some()
     }
 }

@@ -29,7 +29,7 @@ pub use bound::Bound;
 pub use count::{CountDist, DrawnCount};
 pub use distribution::DurationDist;
 pub use duration::Micros;
-pub use expectation::{Expectation, FractionRange, ALL};
+pub use expectation::{Expectation, FractionRange, RankedBy, RecommendedAt, ALL};
 pub use faults::{
     CommitOrder, CrashPoint, Faults, PlannedCrash, Restart, StateStoreKind, MAX_ATTEMPTS,
 };

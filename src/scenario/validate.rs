@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use super::{
-    Amount, CommitOrder, CrashPoint, DurationDist, Scenario, StateStoreKind, StrategyKind,
-    TargetModel, WriteMode,
+    Amount, CommitOrder, CrashPoint, DurationDist, Expectation, Scenario, StateStoreKind,
+    StrategyKind, TargetModel, WriteMode,
 };
 
 pub struct Problem {
@@ -202,6 +202,27 @@ fn validate_expectations(s: &Scenario) -> Result<(), Problem> {
     let labels: Vec<String> = s.lane_labels();
     for (i, e) in s.expectations.iter().enumerate() {
         let at = |key: &str| format!("expect[{}].{key}", i + 1);
+        if let Some(r) = &e.recommended {
+            validate_recommended(s, r, &labels, &at("recommended"))?;
+        }
+        let only_recommended = Expectation {
+            strategy: String::new(),
+            recommended: None,
+            ..e.clone()
+        }
+        .is_empty();
+        if e.strategy.is_empty() {
+            if e.recommended.is_some() && only_recommended {
+                continue;
+            }
+            return problem(
+                at("strategy"),
+                format!(
+                    "missing: name the strategy this expectation is about ({}, or `all`)",
+                    labels.join(", ")
+                ),
+            );
+        }
         if e.strategy != super::ALL && !labels.contains(&e.strategy) {
             return problem(
                 at("strategy"),
@@ -227,8 +248,68 @@ fn validate_expectations(s: &Scenario) -> Result<(), Problem> {
             );
         }
         if e.is_empty() {
-            return problem(at("strategy"), "this expectation states nothing: add missing, stale, ghost, duplicate, rows_scanned, rows_written, deterministic, idempotent, same_as_model, failed_runs, crossover_churn or recommended_lag_at_most");
+            return problem(at("strategy"), "this expectation states nothing: add missing, stale, ghost, duplicate, rows_scanned, rows_written, deterministic, idempotent, same_as_model, failed_runs, crossover_churn, recommended_lag_at_most or recommended");
         }
+    }
+    Ok(())
+}
+
+/// `recommended` names a strategy of the file, a churn and a table size the sweep runs, and
+/// a measure the scenario takes.
+fn validate_recommended(
+    s: &Scenario,
+    r: &super::RecommendedAt,
+    labels: &[String],
+    at: &str,
+) -> Result<(), Problem> {
+    let Some(sweep) = &s.sweep else {
+        return problem(at, "a recommendation needs a [sweep] section");
+    };
+    if !labels.contains(&r.strategy) {
+        return problem(
+            format!("{at}.strategy"),
+            format!(
+                "no strategy is labelled `{}`; labels here: {}",
+                r.strategy,
+                labels.join(", ")
+            ),
+        );
+    }
+    // Recommendations exist at swept churns only; between them the answer is not measured.
+    let same = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs());
+    if !sweep.churn.iter().any(|&c| same(c, r.at_churn)) {
+        let swept: Vec<String> = sweep.churn.iter().map(|c| c.to_string()).collect();
+        return problem(
+            format!("{at}.at_churn"),
+            format!(
+                "{} is not a swept churn; [sweep] churn = [{}]",
+                r.at_churn,
+                swept.join(", ")
+            ),
+        );
+    }
+    if let Some(rows) = r.rows {
+        let sizes = if sweep.rows.is_empty() {
+            vec![s.table.rows]
+        } else {
+            sweep.rows.clone()
+        };
+        if !sizes.contains(&rows) {
+            let sizes: Vec<String> = sizes.iter().map(|n| n.to_string()).collect();
+            return problem(
+                format!("{at}.rows"),
+                format!(
+                    "{rows} is not a swept table size; sizes here: {}",
+                    sizes.join(", ")
+                ),
+            );
+        }
+    }
+    if r.measure == super::RankedBy::Cost && s.cost.is_none() {
+        return problem(
+            format!("{at}.measure"),
+            "a recommendation by cost needs a [cost] section",
+        );
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::axes::{
     churn_axes, churn_values, mean_at_churn, mean_at_rows, rows_axes, rows_axis_points, seeds_of,
 };
+use super::recommend::{exact_and_idempotent, settings, Setting};
 use super::{Measure, PointResult, PointStrategy};
 use crate::scenario::{Micros, StrategyKind};
 
@@ -95,6 +96,24 @@ pub struct Crossover {
     pub value: Option<f64>,
     pub low: Option<f64>,
     pub high: Option<f64>,
+    /// The settings of this axis (table size, churn, lag) at which the strategy lost nothing
+    /// at any seed, out of `settings`: a strategy that loses data anywhere on the axis is
+    /// not eligible, and its crossover is no reason to run it.
+    #[serde(default)]
+    pub eligible_settings: u32,
+    #[serde(default)]
+    pub settings: u32,
+    /// Its largest permanent divergence at one point of the axis.
+    #[serde(default)]
+    pub worst_permanent_total: u64,
+}
+
+impl Crossover {
+    /// Whether the strategy lost nothing (and was idempotent where checked) at every setting
+    /// of the axis.
+    pub fn is_eligible(&self) -> bool {
+        self.eligible_settings == self.settings
+    }
 }
 
 impl Crossover {
@@ -150,20 +169,26 @@ pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
             let pays_at_start =
                 |label: &str, full: &str| curve(label, None).first() < curve(full, None).first();
             for (s, value, low, high, verdict) in crossings_on(&axis, found, pays_at_start) {
-                out.push(Crossover {
-                    label: s.label.clone(),
-                    strategy: s.strategy.clone(),
-                    write: s.write.clone(),
-                    axis: "churn".into(),
-                    measure: measure.name().into(),
-                    rows: Some(rows),
-                    changed_rows: None,
-                    lag_us,
-                    verdict,
-                    value,
-                    low,
-                    high,
-                });
+                out.push(
+                    Crossover {
+                        label: s.label.clone(),
+                        strategy: s.strategy.clone(),
+                        write: s.write.clone(),
+                        axis: "churn".into(),
+                        measure: measure.name().into(),
+                        rows: Some(rows),
+                        changed_rows: None,
+                        lag_us,
+                        verdict,
+                        value,
+                        low,
+                        high,
+                        eligible_settings: 0,
+                        settings: 0,
+                        worst_permanent_total: 0,
+                    }
+                    .with_eligibility(&axis),
+                );
             }
         }
         for (changed, sizes) in rows_axes(points) {
@@ -184,24 +209,59 @@ pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
             let pays_at_start =
                 |label: &str, full: &str| curve(full, None).first() >= curve(label, None).first();
             for (s, value, low, high, verdict) in crossings_on(&axis, found, pays_at_start) {
-                out.push(Crossover {
-                    label: s.label.clone(),
-                    strategy: s.strategy.clone(),
-                    write: s.write.clone(),
-                    axis: "rows".into(),
-                    measure: measure.name().into(),
-                    rows: None,
-                    changed_rows: Some(changed),
-                    lag_us: axis.first().and_then(|p| p.point.lag_us),
-                    verdict,
-                    value,
-                    low,
-                    high,
-                });
+                out.push(
+                    Crossover {
+                        label: s.label.clone(),
+                        strategy: s.strategy.clone(),
+                        write: s.write.clone(),
+                        axis: "rows".into(),
+                        measure: measure.name().into(),
+                        rows: None,
+                        changed_rows: Some(changed),
+                        lag_us: axis.first().and_then(|p| p.point.lag_us),
+                        verdict,
+                        value,
+                        low,
+                        high,
+                        eligible_settings: 0,
+                        settings: 0,
+                        worst_permanent_total: 0,
+                    }
+                    .with_eligibility(&axis),
+                );
             }
         }
     }
     out
+}
+
+impl Crossover {
+    fn with_eligibility(mut self, axis: &[&PointResult]) -> Crossover {
+        let all = settings(axis.iter().copied());
+        let eligible = all
+            .iter()
+            .filter(|setting| {
+                axis.iter()
+                    .filter(|p| Setting::of(p) == **setting)
+                    .filter_map(|p| strategy_of(p, &self.label))
+                    .all(exact_and_idempotent)
+            })
+            .count();
+        let worst = axis
+            .iter()
+            .filter_map(|p| strategy_of(p, &self.label))
+            .map(|s| s.permanent_total)
+            .max()
+            .unwrap_or(0);
+        self.settings = all.len() as u32;
+        self.eligible_settings = eligible as u32;
+        self.worst_permanent_total = worst;
+        self
+    }
+}
+
+fn strategy_of<'a>(p: &'a PointResult, label: &str) -> Option<&'a PointStrategy> {
+    p.strategies.iter().find(|s| s.label == label)
 }
 
 type Found<'a> = (

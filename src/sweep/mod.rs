@@ -7,8 +7,10 @@
 
 mod axes;
 mod crossover;
+mod decision;
 mod lag;
 mod points;
+mod recommend;
 mod runs_table;
 
 use std::path::Path;
@@ -21,8 +23,13 @@ pub use axes::{
     rows_axis_points,
 };
 pub use crossover::{crossing, crossovers, Crossover, CrossoverVerdict};
-pub use lag::{recommendations, LagLoss, LagRecommendation};
+pub use decision::{decisions, AxisDecision, PassedOver, Segment};
+pub use lag::{recommendations as lag_recommendations, LagLoss, LagRecommendation};
 pub use points::{default_jobs, points, scenario_at, shard_points, Shard};
+pub use recommend::{
+    by_point, exact_and_idempotent, settings, NotEligible, PointRecommendation, Ranking,
+    SeedWinner, Setting,
+};
 pub use runs_table::{write_runs_csv, RunsTable};
 
 use crate::error::{Error, Result};
@@ -63,6 +70,13 @@ pub struct PointStrategy {
     pub rows_deleted_per_run: f64,
     /// Permanent divergence (all classes) after the drain.
     pub permanent_total: u64,
+    /// The same, per class.
+    #[serde(default)]
+    pub permanent: crate::verify::Divergence,
+    /// With the idempotence check: whether every run, retried from the state before it, left
+    /// the same target and state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<bool>,
     /// Median wall time of a steady run: scheduled runs after the first (which loads everything).
     pub run_ms: f64,
     /// Mean source bytes scanned per steady run (exact, like the rows).
@@ -111,12 +125,78 @@ pub struct PointResult {
     pub strategies: Vec<PointStrategy>,
 }
 
+/// What a sweep recommends: per setting, per churn axis, and (from a lag sweep) per lag.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Recommendations {
+    /// At every setting (table size, churn, lag): the fastest (and cheapest) strategy among
+    /// those that lost nothing at any seed.
+    pub by_point: Vec<PointRecommendation>,
+    /// Along every churn axis: which strategy over which range of churn.
+    pub by_axis: Vec<AxisDecision>,
+    /// From a lag sweep: the smallest safe lag per `updated_at` strategy, with its loss curve.
+    pub lag: Vec<LagRecommendation>,
+}
+
+impl Recommendations {
+    /// Everything a sweep recommends, computed from its points alone.
+    pub fn of(points: &[PointResult]) -> Recommendations {
+        let by_point = by_point(points);
+        Recommendations {
+            by_axis: decisions(points, &by_point),
+            by_point,
+            lag: lag_recommendations(points),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Recommendations {
+    /// Sweeps written before per-point recommendations stored only the lag list here.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Full {
+            #[serde(default)]
+            by_point: Vec<PointRecommendation>,
+            #[serde(default)]
+            by_axis: Vec<AxisDecision>,
+            #[serde(default)]
+            lag: Vec<LagRecommendation>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Full(Full),
+            LagOnly(Vec<LagRecommendation>),
+        }
+        Ok(match Stored::deserialize(d)? {
+            Stored::Full(f) => Recommendations {
+                by_point: f.by_point,
+                by_axis: f.by_axis,
+                lag: f.lag,
+            },
+            Stored::LagOnly(lag) => Recommendations {
+                lag,
+                ..Recommendations::default()
+            },
+        })
+    }
+}
+
+/// How a sweep runs: on how many workers, which shard, with which checks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SweepOptions {
+    /// Points run at once, each on its own engine (0 or 1: one at a time).
+    pub jobs: usize,
+    pub shard: Option<Shard>,
+    /// Retry every run of every point from the state before it: a strategy found not
+    /// idempotent at a setting is not eligible there.
+    pub check_idempotence: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SweepResults {
     pub scenario: String,
-    /// From a lag sweep: the smallest safe lag per `updated_at` strategy, with its loss curve.
     #[serde(default)]
-    pub recommendations: Vec<LagRecommendation>,
+    pub recommendations: Recommendations,
     /// Points that ran (all of them, or this shard's slice).
     pub shard: Option<Shard>,
     pub points: Vec<PointResult>,
@@ -127,14 +207,18 @@ pub struct SweepResults {
     pub runs: RunsTable,
 }
 
-/// Runs every point on `jobs` workers; `on_point_done` is called once per finished point (from
-/// any worker), for progress reporting.
+/// Runs every point on `options.jobs` workers; `on_point_done` is called once per finished
+/// point (from any worker), for progress reporting.
 pub fn run_sweep(
     loaded: &LoadedScenario,
-    jobs: usize,
-    shard: Option<Shard>,
+    options: &SweepOptions,
     on_point_done: &(dyn Fn() + Sync),
 ) -> Result<SweepResults> {
+    let SweepOptions {
+        jobs,
+        shard,
+        check_idempotence,
+    } = *options;
     let points = shard_points(&loaded.scenario, shard);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
@@ -149,7 +233,11 @@ pub fn run_sweep(
                     path: loaded.path.clone(),
                     scenario: scenario_at(&loaded.scenario, point),
                 };
-                let result = runner::run(&at, &RunOptions::default());
+                let run_options = RunOptions {
+                    check_idempotence,
+                    ..RunOptions::default()
+                };
+                let result = runner::run(&at, &run_options);
                 on_point_done();
                 result.map(|r| (i, r))
             })
@@ -177,7 +265,7 @@ pub fn run_sweep(
     let crossovers = crossovers(&point_results);
     Ok(SweepResults {
         scenario: loaded.scenario.name.clone(),
-        recommendations: recommendations(&point_results),
+        recommendations: Recommendations::of(&point_results),
         shard,
         points: point_results,
         crossovers,
@@ -210,6 +298,8 @@ fn summarise(s: &crate::results::StrategyResult, cost: Option<&CostSpec>) -> Poi
         rows_updated_per_run: mean(&|r| r.written.updated as f64),
         rows_deleted_per_run: mean(&|r| r.written.deleted as f64),
         permanent_total: s.permanent.total(),
+        permanent: s.permanent,
+        idempotent: s.idempotent,
         run_ms,
         bytes_scanned_per_run: bytes,
         cpu_ms_per_run: cpu_ms,
@@ -225,18 +315,30 @@ impl SweepResults {
     pub fn write(&self, dir: &Path) -> Result<()> {
         let json = serde_json::to_vec_pretty(self).expect("sweep results always serialize");
         write_atomic(&dir.join(SWEEP_FILE), &json)?;
-        write_runs_csv(&self.runs, dir)
+        write_runs_csv(&self.runs, &self.recommendations.by_point, dir)
     }
 
     pub fn read(dir: &Path) -> Result<SweepResults> {
         let path = dir.join(SWEEP_FILE);
         let bytes =
             std::fs::read(&path).map_err(|e| Error::io("cannot read sweep results", &path, e))?;
-        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-            context: "cannot parse sweep results".into(),
-            path,
-            source,
-        })
+        let mut sweep: SweepResults =
+            serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+                context: "cannot parse sweep results".into(),
+                path,
+                source,
+            })?;
+        if sweep.recommendations.by_point.is_empty() && !sweep.points.is_empty() {
+            // Written before recommendations per point existed: they are a pure function of
+            // the points, so a stored sweep gets them on reading.
+            let lag = std::mem::take(&mut sweep.recommendations.lag);
+            sweep.recommendations = Recommendations {
+                lag,
+                ..Recommendations::of(&sweep.points)
+            };
+            sweep.crossovers = crossovers(&sweep.points);
+        }
+        Ok(sweep)
     }
 
     /// Joins the sweeps stored in `dirs` (shards of one scenario) into one: points in their
@@ -278,7 +380,7 @@ impl SweepResults {
         let crossovers = crossovers(&all);
         Ok(SweepResults {
             scenario: first.scenario,
-            recommendations: recommendations(&all),
+            recommendations: Recommendations::of(&all),
             shard: None,
             points: all,
             crossovers,

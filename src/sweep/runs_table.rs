@@ -5,7 +5,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::Point;
+use super::{Measure, Point, PointRecommendation};
 use crate::error::{PolarsContext, Result};
 use crate::frame_files::{write_csv, write_parquet};
 use crate::results::RunResults;
@@ -167,9 +167,80 @@ impl RunsTable {
     }
 }
 
-/// Writes `runs.csv` and `runs.parquet` into `dir`, each atomically.
-pub fn write_runs_csv(table: &RunsTable, dir: &Path) -> Result<()> {
-    let mut frame = table.frame()?;
+/// Columns derived from the recommendations, replaced whenever the table is written (a merge
+/// recomputes them over every shard's seeds).
+const DERIVED: [&str; 3] = ["eligible", "recommended", "recommended_by_cost"];
+
+/// Writes `runs.csv` and `runs.parquet` into `dir`, each atomically, with each row marked
+/// `eligible` (its strategy lost nothing at any seed of its setting) and `recommended` (its
+/// strategy is the setting's recommendation by time; `recommended_by_cost` by cost).
+pub fn write_runs_csv(
+    table: &RunsTable,
+    recommendations: &[PointRecommendation],
+    dir: &Path,
+) -> Result<()> {
+    let mut frame = annotate(table.frame()?, recommendations)?;
     write_csv(&mut frame, &dir.join("runs.csv"))?;
     write_parquet(&mut frame, &dir.join("runs.parquet"))
+}
+
+fn annotate(mut frame: DataFrame, recommendations: &[PointRecommendation]) -> Result<DataFrame> {
+    for name in DERIVED {
+        if frame.column(name).is_ok() {
+            frame = frame
+                .drop(name)
+                .context(|| format!("replacing the runs table's {name} column"))?;
+        }
+    }
+    let read = |name: &str| format!("reading the runs table's {name} column");
+    let rows = frame
+        .column("rows")
+        .context(|| read("rows"))?
+        .u64()
+        .context(|| read("rows"))?;
+    let churn = frame
+        .column("churn")
+        .context(|| read("churn"))?
+        .f64()
+        .context(|| read("churn"))?;
+    let lag = frame
+        .column("lag_us")
+        .context(|| read("lag_us"))?
+        .i64()
+        .context(|| read("lag_us"))?;
+    let label = frame
+        .column("label")
+        .context(|| read("label"))?
+        .str()
+        .context(|| read("label"))?;
+    let mut eligible = Vec::with_capacity(frame.height());
+    let mut by_time = Vec::with_capacity(frame.height());
+    let mut by_cost = Vec::with_capacity(frame.height());
+    for (((rows, churn), lag_us), label) in rows
+        .iter()
+        .zip(churn.iter())
+        .zip(lag.iter())
+        .zip(label.iter())
+    {
+        let rec = recommendations
+            .iter()
+            .find(|r| Some(r.rows) == rows && Some(r.churn) == churn && r.lag_us == lag_us);
+        let label = label.unwrap_or_default();
+        let is = |m: Measure| rec.and_then(|r| r.ranking(m)).map(|k| k.label == label);
+        eligible.push(rec.map(|r| r.is_eligible(label)));
+        by_time.push(is(Measure::Time));
+        by_cost.push(is(Measure::Cost));
+    }
+    // `eligible` is exact and sits with the divergence it comes from; the recommendations
+    // depend on measured times and go last, beside them.
+    let before_timings = frame.get_column_index("wall_ms").unwrap_or(frame.width());
+    frame
+        .insert_column(before_timings, Column::new(DERIVED[0].into(), eligible))
+        .context(|| "adding the runs table's eligible column".to_string())?;
+    for (name, values) in DERIVED[1..].iter().zip([by_time, by_cost]) {
+        frame
+            .with_column(Column::new((*name).into(), values))
+            .context(|| format!("adding the runs table's {name} column"))?;
+    }
+    Ok(frame)
 }

@@ -50,6 +50,16 @@ impl Divergence {
         self.total() == 0
     }
 
+    /// Per-class sum of two divergences (over seeds or points of a sweep).
+    pub fn plus(self, other: Divergence) -> Divergence {
+        Divergence {
+            missing: self.missing + other.missing,
+            stale: self.stale + other.stale,
+            ghost: self.ghost + other.ghost,
+            duplicate: self.duplicate + other.duplicate,
+        }
+    }
+
     /// Per-class maximum of two divergences.
     pub fn max(self, other: Divergence) -> Divergence {
         Divergence {

@@ -10,7 +10,9 @@ use super::{draw_legend, draw_svg, Chart};
 use crate::error::Result;
 use crate::report::format;
 use crate::scenario::{Micros, StrategyKind};
-use crate::sweep::{churn_values, mean_at_churn, Measure, PointResult, SweepResults};
+use crate::sweep::{
+    churn_values, mean_at_churn, Measure, PointResult, PointStrategy, SweepResults,
+};
 
 /// The crossover chart of one churn axis (one table size, one lag) for one measure (time, or
 /// the cost model's price); `None` when the axis has fewer than two churn values or the
@@ -38,7 +40,7 @@ pub fn crossover_chart(
         .strategies
         .iter()
         .map(|s| Series {
-            label: format!("{} ({})", s.label, s.write),
+            label: series_label(sweep, s, rows, lag_us, measure),
             reference: s.strategy == StrategyKind::Full.name(),
             points: churns
                 .iter()
@@ -139,6 +141,32 @@ pub fn crossover_chart(
         caption,
         svg,
     }))
+}
+
+/// A line's legend: the strategy and its write mode, and, when it loses data anywhere on the
+/// axis, that it is not eligible and how much it lost.
+fn series_label(
+    sweep: &SweepResults,
+    s: &PointStrategy,
+    rows: u64,
+    lag_us: Option<i64>,
+    measure: Measure,
+) -> String {
+    let name = format!("{} ({})", s.label, s.write);
+    let lossy = sweep.crossovers.iter().find(|c| {
+        c.label == s.label
+            && c.rows == Some(rows)
+            && c.lag_us == lag_us
+            && c.measure == measure.name()
+            && !c.is_eligible()
+    });
+    match lossy {
+        Some(c) => format!(
+            "{name} — loses data: not eligible (up to {} keys)",
+            c.worst_permanent_total
+        ),
+        None => name,
+    }
 }
 
 fn seeds_in(points: &[&PointResult]) -> usize {

@@ -5,6 +5,7 @@
 
 mod correctness;
 mod crossover;
+mod decision_map;
 mod lag;
 mod log_lines;
 mod style;
@@ -13,6 +14,7 @@ mod timeline;
 
 pub use correctness::correctness_chart;
 pub use crossover::crossover_chart;
+pub use decision_map::decision_map;
 pub use lag::lag_chart;
 pub use table_size::table_size_chart;
 pub use timeline::timeline_chart;
