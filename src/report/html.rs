@@ -117,7 +117,7 @@ fn inline(text: &str) -> String {
         out.push_str(&escape(first));
     }
     let rest: Vec<&str> = parts.collect();
-    if rest.len() % 2 == 0 {
+    if rest.len().is_multiple_of(2) {
         // Every opening backtick has its closing one.
         for (i, part) in rest.iter().enumerate() {
             if i % 2 == 0 {

@@ -225,10 +225,7 @@ fn mean(runs: &[&PointStrategy], measure: Measure) -> Option<f64> {
 
 /// The eligible labels ordered by `value_of` (lowest first); ties keep scenario order, so the
 /// ranking never depends on anything but the figures.
-fn ordered<'a>(
-    eligible: &'a [String],
-    value_of: impl Fn(&str) -> Option<f64>,
-) -> Vec<(&'a str, f64)> {
+fn ordered(eligible: &[String], value_of: impl Fn(&str) -> Option<f64>) -> Vec<(&str, f64)> {
     let mut ranked: Vec<(&str, f64)> = eligible
         .iter()
         .filter_map(|l| value_of(l).map(|v| (l.as_str(), v)))
