@@ -72,6 +72,49 @@ fn a_sweep_report_has_crossover_table_size_and_lag_charts() {
 }
 
 #[test]
+fn a_stored_sweep_gets_its_recommendations_and_the_report_opens_with_the_decision_map() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_report_fixtures(dir.path());
+    let sweep_dir = dir.path().join("sweep");
+    // The fixture predates recommendations: reading it derives them from its points.
+    let sweep = SweepResults::read(&sweep_dir).unwrap();
+    let recs = &sweep.recommendations.by_point;
+    assert!(!recs.is_empty());
+    for r in recs {
+        assert!(
+            !r.is_eligible("watermark_id+delete_insert"),
+            "it loses rows at every point"
+        );
+        let k = r.by_time.as_ref().expect("full is always exact here");
+        assert_ne!(k.label, "watermark_id+delete_insert");
+    }
+    write_report(&sweep_dir).unwrap();
+    let html = read(&sweep_dir.join("index.html"));
+    let first_chart = html.split("<figure class=\"chart\" id=\"").nth(1).unwrap();
+    assert!(
+        first_chart.starts_with("decision-map\""),
+        "the map comes first"
+    );
+    let map = read(&sweep_dir.join("charts/decision-map.svg"));
+    assert!(
+        !map.contains("watermark_id+delete_insert"),
+        "a strategy never recommended has no colour on the map"
+    );
+    let recommended_here: Vec<&str> = recs
+        .iter()
+        .filter(|r| r.lag_us == recs[0].lag_us)
+        .filter_map(|r| r.by_time.as_ref().map(|k| k.label.as_str()))
+        .collect();
+    for label in recommended_here {
+        let escaped = label.replace('>', "&gt;");
+        assert!(
+            map.contains(label) || map.contains(&escaped),
+            "{label} is in the legend"
+        );
+    }
+}
+
+#[test]
 fn the_crossover_chart_labels_each_crossover_with_its_value() {
     let dir = tempfile::tempdir().unwrap();
     copy_report_fixtures(dir.path());

@@ -93,7 +93,7 @@ pub fn eligibility(c: &crate::sweep::Crossover) -> String {
             "loses data: not eligible (at {} of {} settings; up to {} keys)",
             c.settings - c.eligible_settings,
             c.settings,
-            c.worst_permanent_total
+            count(c.worst_permanent_total as f64)
         )
     }
 }

@@ -163,7 +163,7 @@ fn series_label(
     match lossy {
         Some(c) => format!(
             "{name} — loses data: not eligible (up to {} keys)",
-            c.worst_permanent_total
+            format::count(c.worst_permanent_total as f64)
         ),
         None => name,
     }

@@ -72,9 +72,9 @@ pub fn decision_map(
     let cell_w = (WIDTH as i32 - LEFT_PX - RIGHT_PX) / churns.len().max(1) as i32;
 
     let lag_note = lag_us.map_or(String::new(), |l| format!(", lag {}", Micros(l)));
-    let what = match measure {
-        Measure::Time => "fastest",
-        Measure::Cost => "cheapest",
+    let (what, than) = match measure {
+        Measure::Time => ("fastest", "faster"),
+        Measure::Cost => ("cheapest", "cheaper"),
     };
     let title = format!("Which strategy to run: the {what} one that loses nothing{lag_note}");
     let svg = draw_svg(name, (WIDTH, height as u32), |root| {
@@ -116,6 +116,18 @@ pub fn decision_map(
                         .map_or(String::new(), |m| format!("{m:.1}× vs full")),
                     None => "none exact".to_string(),
                 };
+                if !text.is_empty() {
+                    // A patch of the cell's own colour under the figure keeps it legible on
+                    // hatching.
+                    // About 0.6 em per character of a sans-serif face, kept inside the cell.
+                    let text_w = text.chars().count() as f64 * f64::from(LABEL_PX - 2) * 0.6;
+                    let half_w = ((text_w / 2.0) as i32 + 4).min((x1 - x0) / 2 - 3);
+                    let (cx, cy) = ((x0 + x1) / 2, (y0 + y1) / 2);
+                    root.draw(&Rectangle::new(
+                        [(cx - half_w, cy - 9), (cx + half_w, cy + 9)],
+                        colour.filled(),
+                    ))?;
+                }
                 root.draw(&Text::new(
                     text,
                     ((x0 + x1) / 2, (y0 + y1) / 2),
@@ -142,7 +154,7 @@ pub fn decision_map(
             .iter()
             .map(|l| {
                 let text = if palette.is_full(l) {
-                    format!("{l} (full reprocessing: nothing incremental is {what})")
+                    format!("{l} (full reprocessing: nothing incremental is {than})")
                 } else {
                     l.clone()
                 };
@@ -184,7 +196,7 @@ pub fn decision_map(
     let caption = format!(
         "{sizes_note}. Each cell is one setting of the sweep, coloured by the {what} strategy that ended with \
          no permanent divergence at every seed (strategies that lose data are never recommended). \
-         Grey: full reprocessing, where nothing incremental is {what}. The figure in a cell is how many \
+         Grey: full reprocessing, where nothing incremental is {than}. The figure in a cell is how many \
          times {} full reprocessing is than the recommendation; hatched cells are settings where the \
          seeds, each on its own, rank a different strategy first.",
         match measure {
