@@ -16,6 +16,8 @@ pub struct CheckOptions {
     pub tolerance: f64,
     /// Where to keep each scenario's results (`<dir>/<scenario name>/results.json`).
     pub out: Option<PathBuf>,
+    /// What each scenario's memory estimate must fit in.
+    pub memory: crate::footprint::MemoryBudget,
 }
 
 /// The scenario files named by `paths`: files as given, directories expanded to their `*.toml`
@@ -57,6 +59,7 @@ pub fn check_scenario(loaded: &LoadedScenario, options: &CheckOptions) -> Result
             .out
             .as_ref()
             .map(|out| out.join(&loaded.scenario.name)),
+        memory: options.memory,
         ..RunOptions::default()
     };
     let results = runner::run(loaded, &options_for_run)?;
@@ -75,6 +78,7 @@ pub fn check_scenario(loaded: &LoadedScenario, options: &CheckOptions) -> Result
             // A strategy found not idempotent is not eligible: check it where the scenario
             // states idempotence at all.
             check_idempotence: options_for_run.check_idempotence,
+            memory: options.memory,
         };
         let sweep = crate::sweep::run_sweep(loaded, &sweep_options, &|| {})?;
         outcomes.extend(crate::expect::evaluate_sweep(expectations, &sweep));

@@ -13,6 +13,7 @@ pub mod expect;
 pub mod explain;
 pub mod explain_key;
 pub mod faults;
+pub mod footprint;
 pub mod frame_files;
 pub mod fs_atomic;
 pub mod landing;

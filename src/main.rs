@@ -51,6 +51,10 @@ enum Command {
         /// [default: number of cores]
         #[arg(long)]
         jobs: Option<usize>,
+        /// Refuse the scenario up front when its memory estimate exceeds this (e.g. `12GiB`)
+        /// [default: the memory available]
+        #[arg(long, value_parser = parse_memory_limit)]
+        memory_limit: Option<u64>,
     },
     /// Export a scenario's ground-truth history (every row version) as Parquet.
     Simulate {
@@ -78,6 +82,10 @@ enum Command {
         /// Keep each scenario's results in DIR/<scenario name>/ (to make a baseline).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Refuse the scenario up front when its memory estimate exceeds this (e.g. `12GiB`)
+        /// [default: the memory available]
+        #[arg(long, value_parser = parse_memory_limit)]
+        memory_limit: Option<u64>,
     },
     /// Run a scenario at every point of its [sweep] (churn × rows × seeds) and find the crossover points.
     Sweep {
@@ -95,6 +103,10 @@ enum Command {
         /// point is not recommended there [default: when an [[expect]] states idempotent]
         #[arg(long)]
         check_idempotence: bool,
+        /// Refuse the scenario up front when its memory estimate exceeds this (e.g. `12GiB`)
+        /// [default: the memory available]
+        #[arg(long, value_parser = parse_memory_limit)]
+        memory_limit: Option<u64>,
         /// Print nothing but errors.
         #[arg(long)]
         quiet: bool,
@@ -146,7 +158,25 @@ enum Command {
         /// strategy's per-run time with and without it.
         #[arg(long)]
         faults_overhead: bool,
+        /// Refuse the scenario up front when its memory estimate exceeds this (e.g. `12GiB`)
+        /// [default: the memory available]
+        #[arg(long, value_parser = parse_memory_limit)]
+        memory_limit: Option<u64>,
     },
+}
+
+/// `12GiB`, `500 MB`, `1.5GB`: a byte count for `--memory-limit`.
+fn parse_memory_limit(text: &str) -> std::result::Result<u64, String> {
+    text.parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("`{text}` is not a size like 12GiB or 500MB: {e}"))
+}
+
+fn budget(limit: Option<u64>) -> incrlab::footprint::MemoryBudget {
+    limit.map_or(
+        incrlab::footprint::MemoryBudget::Available,
+        incrlab::footprint::MemoryBudget::Limit,
+    )
 }
 
 fn main() -> ExitCode {
@@ -159,6 +189,7 @@ fn main() -> ExitCode {
         check_determinism: false,
         check_idempotence: false,
         jobs: None,
+        memory_limit: None,
     });
     // An interrupted run kills the pipelines it started before it exits.
     incrlab::pipeline::install_interrupt_handler();
@@ -181,6 +212,7 @@ fn execute(command: Command) -> Result<(), Error> {
             check_determinism,
             check_idempotence,
             jobs,
+            memory_limit,
         } => {
             let loaded = Scenario::load_or_quickstart(scenario.as_deref())?;
             let out = out.unwrap_or_else(|| Path::new("reports").join(&loaded.scenario.name));
@@ -192,6 +224,7 @@ fn execute(command: Command) -> Result<(), Error> {
                 check_idempotence,
                 jobs,
                 pipeline_logs: Some(out.clone()),
+                memory: budget(memory_limit),
                 ..RunOptions::default()
             };
             let results = runner::run(&loaded, &options)?;
@@ -253,6 +286,7 @@ fn execute(command: Command) -> Result<(), Error> {
             baseline,
             tolerance,
             out,
+            memory_limit,
         } => {
             if !(tolerance.is_finite() && tolerance >= 0.0) {
                 return Err(Error::Argument {
@@ -266,6 +300,7 @@ fn execute(command: Command) -> Result<(), Error> {
                 baseline,
                 tolerance,
                 out,
+                memory: budget(memory_limit),
             };
             let mut all = Vec::new();
             for scenario in &loaded {
@@ -292,6 +327,7 @@ fn execute(command: Command) -> Result<(), Error> {
             jobs,
             shard,
             check_idempotence,
+            memory_limit,
             quiet,
         } => {
             let loaded = Scenario::load(&scenario)?;
@@ -317,6 +353,7 @@ fn execute(command: Command) -> Result<(), Error> {
                         .expectations
                         .iter()
                         .any(|e| e.idempotent.is_some()),
+                memory: budget(memory_limit),
             };
             let results = sweep::run_sweep(&loaded, &options, &|| progress.inc())?;
             progress.finish();
@@ -385,6 +422,7 @@ fn execute(command: Command) -> Result<(), Error> {
             scenario,
             seed,
             faults_overhead,
+            memory_limit,
         } => {
             let loaded = Scenario::load(&scenario)?;
             let results = runner::run(
@@ -392,11 +430,21 @@ fn execute(command: Command) -> Result<(), Error> {
                 &RunOptions {
                     seed,
                     measure_bare_copy: true,
+                    memory: budget(memory_limit),
                     ..RunOptions::default()
                 },
             )?;
             for line in incrlab::report::bench::lines(&results) {
                 println!("{line}");
+            }
+            if let Some(peak) = incrlab::footprint::peak_resident_bytes() {
+                let rows = loaded.scenario.table.rows.max(1);
+                println!(
+                    "peak resident memory: {:.2} GB ({:.0} bytes per source row; estimated before the run: {:.2} GB)",
+                    peak as f64 / 1e9,
+                    peak as f64 / rows as f64,
+                    incrlab::footprint::estimate(&loaded, u64::MAX).bytes as f64 / 1e9
+                );
             }
             let loads = (0..INITIAL_LOAD_REPEATS)
                 .map(|_| runner::time_initial_load(&loaded, seed))

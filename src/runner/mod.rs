@@ -66,6 +66,8 @@ pub struct RunOptions {
     /// The output directory: pipeline logs end up in its `pipelines/<label>/` once the run is
     /// over (replacing the previous run's). Without it the logs go with the working directory.
     pub pipeline_logs: Option<std::path::PathBuf>,
+    /// What the scenario's memory estimate must fit in before anything is generated.
+    pub memory: crate::footprint::MemoryBudget,
 }
 
 /// A callback given `(runs done, scheduled runs)` after every run; drain runs count past the
@@ -92,6 +94,8 @@ pub fn run_with(
     options: &RunOptions,
     open: impl FnOnce(TargetStorage<'_>) -> Result<Box<dyn Engine>>,
 ) -> Result<RunResults> {
+    // Refuse what cannot fit before any work is done (exit 2, naming the keys).
+    crate::footprint::check(loaded, options.memory, 1)?;
     let started = Instant::now();
     let mut scenario = loaded.scenario.clone();
     let seed = options.seed.unwrap_or(scenario.seed);

@@ -190,6 +190,8 @@ pub struct SweepOptions {
     /// Retry every run of every point from the state before it: a strategy found not
     /// idempotent at a setting is not eligible there.
     pub check_idempotence: bool,
+    /// What every point's memory estimate, times the points run at once, must fit in.
+    pub memory: crate::footprint::MemoryBudget,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -218,8 +220,19 @@ pub fn run_sweep(
         jobs,
         shard,
         check_idempotence,
+        memory,
     } = *options;
     let points = shard_points(&loaded.scenario, shard);
+    // Every point is checked up front, as if the largest ran on every worker at once; the
+    // points then skip their own check (the memory free while others run says nothing).
+    let at_once = jobs.max(1).min(points.len().max(1)) as u64;
+    for &(_, point) in &points {
+        let at = LoadedScenario {
+            path: loaded.path.clone(),
+            scenario: scenario_at(&loaded.scenario, point),
+        };
+        crate::footprint::check(&at, memory, at_once)?;
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .build()
@@ -235,6 +248,7 @@ pub fn run_sweep(
                 };
                 let run_options = RunOptions {
                     check_idempotence,
+                    memory: crate::footprint::MemoryBudget::Unchecked,
                     ..RunOptions::default()
                 };
                 let result = runner::run(&at, &run_options);
