@@ -135,12 +135,11 @@ fn recommended_outcomes(
         crate::sweep::Measure::Time => "recommended",
         crate::sweep::Measure::Cost => "recommended_by_cost",
     };
-    let same = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs());
     let here: Vec<&crate::sweep::PointRecommendation> = sweep
         .recommendations
         .by_point
         .iter()
-        .filter(|r| same(r.churn, wanted.at_churn) && wanted.rows.is_none_or(|n| n == r.rows))
+        .filter(|r| wanted.is_at(r.churn) && wanted.rows.is_none_or(|n| n == r.rows))
         .collect();
     // As the scenario file writes it: a fraction.
     let churn = wanted.at_churn;

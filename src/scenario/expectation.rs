@@ -69,6 +69,14 @@ pub struct RecommendedAt {
     pub measure: RankedBy,
 }
 
+impl RecommendedAt {
+    /// Whether `churn` is this expectation's churn (a swept value, read back from results as
+    /// the same float, up to rounding).
+    pub fn is_at(&self, churn: f64) -> bool {
+        (churn - self.at_churn).abs() <= 1e-12 * churn.abs().max(self.at_churn.abs())
+    }
+}
+
 /// What a recommendation ranks eligible strategies by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

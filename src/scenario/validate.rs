@@ -276,8 +276,7 @@ fn validate_recommended(
         );
     }
     // Recommendations exist at swept churns only; between them the answer is not measured.
-    let same = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs());
-    if !sweep.churn.iter().any(|&c| same(c, r.at_churn)) {
+    if !sweep.churn.iter().any(|&c| r.is_at(c)) {
         let swept: Vec<String> = sweep.churn.iter().map(|c| c.to_string()).collect();
         return problem(
             format!("{at}.at_churn"),

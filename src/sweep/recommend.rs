@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::axes::seeds_of;
 use super::{Measure, PointResult, PointStrategy};
 use crate::scenario::StrategyKind;
 use crate::verify::Divergence;
@@ -171,14 +172,8 @@ pub fn by_point(points: &[PointResult]) -> Vec<PointRecommendation> {
 
 fn recommend_at(setting: Setting, here: &[&PointResult]) -> Option<PointRecommendation> {
     let first = here.first()?;
-    let mut seeds: Vec<u64> = here.iter().map(|p| p.point.seed).collect();
-    seeds.sort_unstable();
-    seeds.dedup();
-    let at_every_seed = |label: &str| {
-        here.iter()
-            .filter_map(|p| p.strategies.iter().find(|s| s.label == label))
-            .collect::<Vec<&PointStrategy>>()
-    };
+    let seeds = seeds_of(here);
+    let at_every_seed = |label: &str| across_seeds(here, label);
     let mut eligible = Vec::new();
     let mut not_eligible = Vec::new();
     for s in &first.strategies {
@@ -204,14 +199,25 @@ fn recommend_at(setting: Setting, here: &[&PointResult]) -> Option<PointRecommen
         }
     }
     let costed = first.strategies.iter().any(|s| s.cost_per_run.is_some());
-    let rank = |measure| rank(here, &first.strategies, &eligible, &not_eligible, measure);
+    let rank = |measure| {
+        rank(
+            here,
+            &seeds,
+            &first.strategies,
+            &eligible,
+            &not_eligible,
+            measure,
+        )
+    };
+    let by_time = rank(Measure::Time);
+    let by_cost = if costed { rank(Measure::Cost) } else { None };
     Some(PointRecommendation {
         rows: setting.rows,
         churn: setting.churn,
         lag_us: setting.lag_us,
         seeds,
-        by_time: rank(Measure::Time),
-        by_cost: if costed { rank(Measure::Cost) } else { None },
+        by_time,
+        by_cost,
         eligible,
         not_eligible,
     })
@@ -234,20 +240,22 @@ fn ordered(eligible: &[String], value_of: impl Fn(&str) -> Option<f64>) -> Vec<(
     ranked
 }
 
+/// The figures of `label` at every seed of a setting.
+fn across_seeds<'a>(here: &[&'a PointResult], label: &str) -> Vec<&'a PointStrategy> {
+    here.iter()
+        .filter_map(|p| p.strategies.iter().find(|s| s.label == label))
+        .collect()
+}
+
 fn rank(
     here: &[&PointResult],
+    seeds: &[u64],
     strategies: &[PointStrategy],
     eligible: &[String],
     not_eligible: &[NotEligible],
     measure: Measure,
 ) -> Option<Ranking> {
-    let mean_of = |label: &str| -> Option<f64> {
-        let runs: Vec<&PointStrategy> = here
-            .iter()
-            .filter_map(|p| p.strategies.iter().find(|s| s.label == label))
-            .collect();
-        mean(&runs, measure)
-    };
+    let mean_of = |label: &str| mean(&across_seeds(here, label), measure);
     let ranked = ordered(eligible, mean_of);
     let &(label, value) = ranked.first()?;
     let runner_up = ranked.get(1).copied();
@@ -256,9 +264,6 @@ fn rank(
         .find(|s| s.strategy == StrategyKind::Full.name())
         .and_then(|s| mean_of(&s.label));
     let ratio = |other: f64| (value > 0.0).then(|| other / value);
-    let mut seeds: Vec<u64> = here.iter().map(|p| p.point.seed).collect();
-    seeds.sort_unstable();
-    seeds.dedup();
     let per_seed: Vec<SeedWinner> = seeds
         .iter()
         .filter_map(|&seed| {
@@ -487,7 +492,7 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn cost_ranks_only_when_every_seed_was_priced() {
+    fn cost_ranks_by_price_where_time_ranks_by_time() {
         let mut a = strategy("a", 10.0, 0);
         a.cost_per_run = Some(3.0);
         let mut b = strategy("b", 20.0, 0);
