@@ -64,6 +64,15 @@ pub enum Error {
     #[error("not deterministic: {difference}")]
     NotDeterministic { difference: String },
 
+    /// Two engines run in lockstep gave different answers to the same call: a bug in one of
+    /// them. The runner fills in the run and the strategy.
+    #[error("engines disagree{}: {detail}", where_disagreed(*.run, .strategy.as_deref()))]
+    EnginesDisagree {
+        run: Option<u32>,
+        strategy: Option<String>,
+        detail: String,
+    },
+
     /// plotters could not draw a chart.
     #[error("cannot draw the {chart} chart: {message}")]
     Chart { chart: String, message: String },
@@ -84,6 +93,22 @@ impl Error {
         }
     }
 
+    /// An engines' disagreement, placed at `run` of `strategy`; any other error unchanged.
+    pub fn at_run(self, at: u32, label: &str) -> Self {
+        match self {
+            Error::EnginesDisagree {
+                run: None,
+                strategy: None,
+                detail,
+            } => Error::EnginesDisagree {
+                run: Some(at),
+                strategy: Some(label.to_string()),
+                detail,
+            },
+            other => other,
+        }
+    }
+
     pub fn io(
         context: impl Into<String>,
         path: impl Into<PathBuf>,
@@ -94,6 +119,13 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+fn where_disagreed(run: Option<u32>, strategy: Option<&str>) -> String {
+    match (run, strategy) {
+        (Some(run), Some(strategy)) => format!(" at run {run} of `{strategy}`"),
+        _ => String::new(),
     }
 }
 

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use incrlab::report::{self, terminal};
 use incrlab::runner::{self, RunOptions};
-use incrlab::scenario::Scenario;
+use incrlab::scenario::{EngineKind, LoadedScenario, Scenario};
 use incrlab::{check, sim, sweep, Error};
 
 /// How many times `bench` generates and loads the initial table on a fresh engine.
@@ -55,6 +55,10 @@ enum Command {
         /// [default: the memory available]
         #[arg(long, value_parser = parse_memory_limit)]
         memory_limit: Option<u64>,
+        /// The engine that holds the source and the targets, overriding `[engine] kind`:
+        /// duckdb or polars.
+        #[arg(long, value_parser = parse_engine)]
+        engine: Option<EngineKind>,
     },
     /// Export a scenario's ground-truth history (every row version) as Parquet.
     Simulate {
@@ -86,6 +90,10 @@ enum Command {
         /// [default: the memory available]
         #[arg(long, value_parser = parse_memory_limit)]
         memory_limit: Option<u64>,
+        /// The engine that holds the source and the targets, overriding `[engine] kind`:
+        /// duckdb or polars.
+        #[arg(long, value_parser = parse_engine)]
+        engine: Option<EngineKind>,
     },
     /// Run a scenario at every point of its [sweep] (churn × rows × seeds) and find the crossover points.
     Sweep {
@@ -107,6 +115,10 @@ enum Command {
         /// [default: the memory available]
         #[arg(long, value_parser = parse_memory_limit)]
         memory_limit: Option<u64>,
+        /// The engine that holds the source and the targets, overriding `[engine] kind`:
+        /// duckdb or polars.
+        #[arg(long, value_parser = parse_engine)]
+        engine: Option<EngineKind>,
         /// Print nothing but errors.
         #[arg(long)]
         quiet: bool,
@@ -162,6 +174,10 @@ enum Command {
         /// [default: the memory available]
         #[arg(long, value_parser = parse_memory_limit)]
         memory_limit: Option<u64>,
+        /// The engine that holds the source and the targets, overriding `[engine] kind`:
+        /// duckdb or polars.
+        #[arg(long, value_parser = parse_engine)]
+        engine: Option<EngineKind>,
     },
 }
 
@@ -170,6 +186,22 @@ fn parse_memory_limit(text: &str) -> std::result::Result<u64, String> {
     text.parse::<bytesize::ByteSize>()
         .map(|b| b.as_u64())
         .map_err(|e| format!("`{text}` is not a size like 12GiB or 500MB: {e}"))
+}
+
+/// `duckdb` or `polars`: the engine for `--engine`.
+fn parse_engine(text: &str) -> std::result::Result<EngineKind, String> {
+    EngineKind::from_name(text).ok_or_else(|| {
+        let names: Vec<&str> = EngineKind::ALL.iter().map(|k| k.name()).collect();
+        format!("`{text}` is not an engine; one of: {}", names.join(", "))
+    })
+}
+
+/// The scenario on the engine `--engine` named, when it named one.
+fn on_engine(mut loaded: LoadedScenario, engine: Option<EngineKind>) -> LoadedScenario {
+    if let Some(kind) = engine {
+        loaded.scenario.engine.kind = kind;
+    }
+    loaded
 }
 
 fn budget(limit: Option<u64>) -> incrlab::footprint::MemoryBudget {
@@ -190,6 +222,7 @@ fn main() -> ExitCode {
         check_idempotence: false,
         jobs: None,
         memory_limit: None,
+        engine: None,
     });
     // An interrupted run kills the pipelines it started before it exits.
     incrlab::pipeline::install_interrupt_handler();
@@ -213,8 +246,9 @@ fn execute(command: Command) -> Result<(), Error> {
             check_idempotence,
             jobs,
             memory_limit,
+            engine,
         } => {
-            let loaded = Scenario::load_or_quickstart(scenario.as_deref())?;
+            let loaded = on_engine(Scenario::load_or_quickstart(scenario.as_deref())?, engine);
             let out = out.unwrap_or_else(|| Path::new("reports").join(&loaded.scenario.name));
             check_out_dir(&out)?;
             let progress = Progress::new(u64::from(loaded.scenario.schedule.runs), quiet, "runs");
@@ -287,6 +321,7 @@ fn execute(command: Command) -> Result<(), Error> {
             tolerance,
             out,
             memory_limit,
+            engine,
         } => {
             if !(tolerance.is_finite() && tolerance >= 0.0) {
                 return Err(Error::Argument {
@@ -295,7 +330,10 @@ fn execute(command: Command) -> Result<(), Error> {
                 });
             }
             let files = check::scenario_files(&scenarios)?;
-            let loaded = check::load_all(&files)?;
+            let loaded: Vec<LoadedScenario> = check::load_all(&files)?
+                .into_iter()
+                .map(|l| on_engine(l, engine))
+                .collect();
             let options = check::CheckOptions {
                 baseline,
                 tolerance,
@@ -328,9 +366,10 @@ fn execute(command: Command) -> Result<(), Error> {
             shard,
             check_idempotence,
             memory_limit,
+            engine,
             quiet,
         } => {
-            let loaded = Scenario::load(&scenario)?;
+            let loaded = on_engine(Scenario::load(&scenario)?, engine);
             let shard = shard
                 .map(|text| sweep::Shard::parse(&text))
                 .transpose()
@@ -423,8 +462,9 @@ fn execute(command: Command) -> Result<(), Error> {
             seed,
             faults_overhead,
             memory_limit,
+            engine,
         } => {
-            let loaded = Scenario::load(&scenario)?;
+            let loaded = on_engine(Scenario::load(&scenario)?, engine);
             let results = runner::run(
                 &loaded,
                 &RunOptions {

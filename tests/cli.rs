@@ -292,3 +292,83 @@ fn a_run_killed_with_sigkill_leaves_litter_the_next_run_removes() {
         "litter left: {left:?}"
     );
 }
+
+/// The verdict table without the columns each engine measures its own way (rows scanned and
+/// wall ms), cell by cell.
+fn verdicts_of(stdout: &str) -> Vec<Vec<String>> {
+    let rows: Vec<Vec<String>> = stdout
+        .lines()
+        .filter(|l| l.starts_with('│'))
+        .map(|l| {
+            l.trim_matches('│')
+                .split('┆')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect();
+    let header = &rows[0];
+    let skip: Vec<usize> = ["rows scanned", "wall ms"]
+        .iter()
+        .map(|name| header.iter().position(|h| h == name).expect(name))
+        .collect();
+    rows.iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .filter(|(i, _)| !skip.contains(i))
+                .map(|(_, c)| c.clone())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_quickstart_prints_the_same_verdicts_on_polars_as_on_duckdb() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_quickstart(dir.path());
+    let table = |engine: &str| {
+        let out = incrlab(
+            dir.path(),
+            &[
+                "run",
+                "scenarios/quickstart.toml",
+                "--engine",
+                engine,
+                "--out",
+                engine,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (duckdb, polars) = (table("duckdb"), table("polars"));
+    assert_eq!(verdicts_of(&duckdb), verdicts_of(&polars));
+    // The premise: the table has verdicts of both kinds to agree on.
+    assert!(
+        duckdb.contains("loses data") && duckdb.contains("exact"),
+        "{duckdb}"
+    );
+    // Each run says which engine it ran on.
+    let results = std::fs::read_to_string(dir.path().join("polars/results.json")).unwrap();
+    assert!(
+        results.contains(r#""kind": "polars""#),
+        "results.json names the engine"
+    );
+}
+
+#[test]
+fn an_unknown_engine_flag_is_bad_input_naming_the_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = incrlab(dir.path(), &["run", "--engine", "spark"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`spark` is not an engine; one of: duckdb, polars"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("reports").exists(), "nothing written");
+}

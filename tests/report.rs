@@ -129,7 +129,7 @@ fn the_crossover_chart_labels_each_crossover_with_its_value() {
         .expect("the fixture has a crossover to mark");
     let k = axes
         .iter()
-        .position(|&(rows, lag)| (Some(rows), lag) == (crossed.rows, crossed.lag_us))
+        .position(|a| (Some(a.rows), a.lag_us) == (crossed.rows, crossed.lag_us))
         .unwrap();
     let chart = if k == 0 {
         "crossover".to_string()
@@ -140,7 +140,7 @@ fn the_crossover_chart_labels_each_crossover_with_its_value() {
         .crossovers
         .iter()
         .filter(|c| c.axis == "churn" && c.measure == "time")
-        .filter(|c| (c.rows, c.lag_us) == (Some(axes[k].0), axes[k].1))
+        .filter(|c| (c.rows, c.lag_us) == (Some(axes[k].rows), axes[k].lag_us))
         .filter_map(|c| c.value.map(|v| (c.label.clone(), v)))
         .collect();
     let svg = read(&sweep_dir.join(format!("charts/{chart}.svg")));

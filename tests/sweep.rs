@@ -4,6 +4,7 @@ mod common;
 
 use std::process::Command;
 
+use incrlab::scenario::EngineKind;
 use incrlab::sweep::{self, SweepResults};
 
 const SMALL: &str = r#"
@@ -77,6 +78,7 @@ fn every_combination_of_churn_and_seed_is_a_point() {
             churn: 0.001,
             seed: 1,
             lag_us: None,
+            engine: None,
         }
     );
     assert_eq!(
@@ -86,6 +88,7 @@ fn every_combination_of_churn_and_seed_is_a_point() {
             churn: 0.1,
             seed: 2,
             lag_us: None,
+            engine: None,
         }
     );
 }
@@ -100,6 +103,7 @@ fn a_point_scales_the_churn_mix_to_its_total() {
             churn: 0.1,
             seed: 9,
             lag_us: None,
+            engine: None,
         },
     );
     assert_eq!(at.table.rows, 5_000);
@@ -177,6 +181,131 @@ fn merged_shards_equal_the_unsharded_sweep() {
             .collect::<Vec<_>>()
     };
     assert_eq!(runs("all"), runs("merged"));
+}
+
+/// The shell command lines an example file runs: every line from one starting with `incrlab `
+/// up to the line that ends it (a folded YAML block spans several).
+fn example_commands(file: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out: Vec<String> = Vec::new();
+    let mut open: Option<String> = None;
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        let line = line
+            .trim()
+            .trim_start_matches("run: ")
+            .trim_start_matches("- ");
+        if line.starts_with("incrlab sweep") || line.starts_with("incrlab merge") {
+            open = Some(line.to_string());
+        } else if let Some(command) = &mut open {
+            if line.starts_with("--") {
+                command.push(' ');
+                command.push_str(line);
+            }
+        }
+        if open
+            .as_ref()
+            .is_some_and(|c| c.contains("--quiet") || c.starts_with("incrlab merge"))
+        {
+            out.push(open.take().unwrap());
+        }
+    }
+    out
+}
+
+/// Runs an example's shard and merge commands as its machines would (one process per shard,
+/// each with the environment its platform gives it), and checks the merged sweep equals the
+/// unsharded one on every exact field.
+fn example_sharding_matches_the_unsharded_sweep(
+    file: &str,
+    shards_in: &str,
+    shard_env: impl Fn(u32) -> Vec<(String, String)>,
+    expand: impl Fn(&str, u32) -> String,
+) {
+    let commands = example_commands(file);
+    let [sweep_line, merge_line] = commands.as_slice() else {
+        panic!("{file}: expected one sweep and one merge command, found {commands:?}");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sweep_case.toml"), SMALL).unwrap();
+    // `incrlab` on PATH, as the examples call it.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_incrlab"), bin.join("incrlab")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let shell = |line: &str, env: Vec<(String, String)>| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(line)
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env("SCENARIO", "sweep_case.toml")
+            .env("SHARDS", "3")
+            .envs(env)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: `{line}` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    for index in 0..3 {
+        shell(&expand(sweep_line, index), shard_env(index));
+    }
+    // A merge with a shard missing is refused, naming it.
+    let out = Command::new(env!("CARGO_BIN_EXE_incrlab"))
+        .current_dir(dir.path())
+        .arg("merge")
+        .arg(format!("{shards_in}shard-1"))
+        .arg(format!("{shards_in}shard-3"))
+        .args(["--out", "holey"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("hold 4 of the sweep's 6 points; shard 2/3 is missing"),
+        "{stderr}"
+    );
+
+    shell(&expand(merge_line, 0), Vec::new());
+    let out = Command::new(env!("CARGO_BIN_EXE_incrlab"))
+        .current_dir(dir.path())
+        .args(["sweep", "sweep_case.toml", "--out", "all", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let all = SweepResults::read(&dir.path().join("all")).unwrap();
+    let merged = SweepResults::read(&dir.path().join(format!("{shards_in}merged"))).unwrap();
+    assert_eq!(exact(&all), exact(&merged), "{file}");
+}
+
+#[test]
+fn the_github_actions_matrix_example_merges_into_the_unsharded_sweep() {
+    // The matrix gives each job its index (the workflow's `${{ matrix.index }}`, substituted
+    // by Actions). Shard directories land side by side, as download-artifact puts them.
+    example_sharding_matches_the_unsharded_sweep(
+        "examples/sharding/github-actions-sweep.yml",
+        "",
+        |_| Vec::new(),
+        |line, index| line.replace("${{ matrix.index }}", &(index + 1).to_string()),
+    );
+}
+
+#[test]
+fn the_kubernetes_indexed_job_example_merges_into_the_unsharded_sweep() {
+    // Kubernetes gives each pod its completion index; the shared volume is `shards/` here.
+    example_sharding_matches_the_unsharded_sweep(
+        "examples/sharding/kubernetes-indexed-job.yaml",
+        "shards/",
+        |index| vec![("JOB_COMPLETION_INDEX".into(), index.to_string())],
+        |line, _| line.replace("/sweeps/", "shards/"),
+    );
 }
 
 #[test]
@@ -327,6 +456,7 @@ fn synthetic(rows: u64, churn: f64, full_ms: f64, incremental_ms: f64) -> sweep:
             churn,
             seed: 1,
             lag_us: None,
+            engine: None,
         },
         history_digest: String::new(),
         strategies: vec![
@@ -552,5 +682,76 @@ fn sweep_ends_with_the_recommendation_sentence_and_the_runs_table_marks_eligibil
     assert!(
         verdict < crossovers,
         "the answer comes before the crossovers"
+    );
+}
+
+#[test]
+fn a_sweep_over_engines_gives_each_engine_its_own_crossovers_with_the_same_exact_figures() {
+    let text = SMALL.replace(
+        "seeds = [1, 2]",
+        "seeds = [1, 2]\nengines = [\"duckdb\", \"polars\"]",
+    );
+    let results = sweep::run_sweep(&common::from_toml(&text), &common::jobs(2), &|| {}).unwrap();
+    // Every point of the plain sweep, once per engine.
+    let plain = sweep::points(&common::from_toml(SMALL).scenario);
+    assert_eq!(results.points.len(), 2 * plain.len());
+    let on = |kind: EngineKind| -> Vec<_> {
+        exact(&results)
+            .into_iter()
+            .filter(|(p, _, _)| p.engine == Some(kind))
+            .map(|(p, digest, strategies)| {
+                // Scans are each engine's own; everything else must agree.
+                let strategies: Vec<_> = strategies
+                    .into_iter()
+                    .map(|(label, _, _, written, ops, permanent)| (label, written, ops, permanent))
+                    .collect();
+                (sweep::Point { engine: None, ..p }, digest, strategies)
+            })
+            .collect()
+    };
+    assert_eq!(on(EngineKind::Duckdb), on(EngineKind::Polars));
+    assert_eq!(on(EngineKind::Duckdb).len(), plain.len());
+    // One crossover per strategy, per engine, per measure, each naming its engine.
+    for kind in [EngineKind::Duckdb, EngineKind::Polars] {
+        let labels: Vec<&str> = results
+            .crossovers
+            .iter()
+            .filter(|c| c.engine == Some(kind))
+            .map(|c| c.label.as_str())
+            .collect();
+        assert_eq!(labels, ["watermark_id", "cdc+delete_insert"], "{kind:?}");
+        for c in results.crossovers.iter().filter(|c| c.engine == Some(kind)) {
+            assert!(
+                c.setting().ends_with(&format!(" on {}", kind.name())),
+                "{}",
+                c.setting()
+            );
+        }
+    }
+    // The decision sentence of each engine names it.
+    let sentences = incrlab::report::decision::decision_sentences(&results);
+    for kind in ["duckdb", "polars"] {
+        assert!(
+            sentences
+                .iter()
+                .any(|s| s.starts_with(&format!("At 2K rows on {kind}:"))),
+            "{sentences:?}"
+        );
+    }
+}
+
+#[test]
+fn an_engine_listed_twice_in_a_sweep_is_bad_input() {
+    let text = SMALL.replace(
+        "seeds = [1, 2]",
+        "seeds = [1, 2]\nengines = [\"polars\", \"polars\"]",
+    );
+    let path = std::path::PathBuf::from("twice.toml");
+    let e = incrlab::scenario::Scenario::parse(&path, &text).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    let message = e.to_string();
+    assert!(
+        message.contains("sweep.engines") && message.contains("`polars` is listed twice"),
+        "{message}"
     );
 }

@@ -11,7 +11,10 @@
 //! Invariant: nothing outside `engine/` builds SQL or touches a DuckDB type (a test greps for
 //! it); engine errors leave as the engine-neutral [`crate::Error::Engine`].
 
+mod differential;
+pub use differential::{contents_difference, Differential};
 mod duckdb;
+mod polars;
 
 use std::ops::Range;
 use std::path::Path;
@@ -312,7 +315,33 @@ pub(crate) fn open_broken_upsert(
 pub fn open(kind: EngineKind, storage: TargetStorage<'_>) -> Result<Box<dyn Engine>> {
     Ok(match kind {
         EngineKind::Duckdb => Box::new(open_duckdb(storage)?),
+        EngineKind::Polars => Box::new(polars::PolarsEngine::open(storage)),
     })
+}
+
+/// Two engines in lockstep (`first` answers, `second` is checked against it call by call):
+/// the differential test of the engines. Under `[faults]` each keeps its files in its own
+/// subdirectory.
+pub fn open_differential(
+    first: EngineKind,
+    second: EngineKind,
+    storage: TargetStorage<'_>,
+) -> Result<Box<dyn Engine>> {
+    let open_in = |kind: EngineKind| -> Result<Box<dyn Engine>> {
+        match storage {
+            TargetStorage::Memory => open(kind, storage),
+            TargetStorage::Files(dir) => {
+                let sub = dir.join(kind.name());
+                std::fs::create_dir_all(&sub)
+                    .map_err(|e| crate::Error::io("cannot create a target directory", &sub, e))?;
+                open(kind, TargetStorage::Files(&sub))
+            }
+        }
+    };
+    Ok(Box::new(differential::Differential {
+        primary: open_in(first)?,
+        secondary: open_in(second)?,
+    }))
 }
 
 fn open_duckdb(storage: TargetStorage<'_>) -> Result<duckdb::DuckDbEngine> {

@@ -198,22 +198,23 @@ fn decision_blocks(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> 
             .into(),
     ));
     blocks.push(Block::Bullets(sentences));
-    let mut lags: Vec<Option<i64>> = Vec::new();
+    // One map per lag and engine: table size up, churn across.
+    let mut maps: Vec<(Option<i64>, Option<crate::scenario::EngineKind>)> = Vec::new();
     for r in &sweep.recommendations.by_point {
-        if !lags.contains(&r.lag_us) {
-            lags.push(r.lag_us);
+        if !maps.contains(&(r.lag_us, r.engine)) {
+            maps.push((r.lag_us, r.engine));
         }
     }
     let mut k = 0;
     for measure in [Measure::Time, Measure::Cost] {
-        for &lag_us in &lags {
+        for &(lag_us, engine) in &maps {
             k += 1;
             let name = if k == 1 {
                 "decision-map".to_string()
             } else {
                 format!("decision-map-{k}")
             };
-            if let Some(chart) = decision_map(sweep, lag_us, measure, &name)? {
+            if let Some(chart) = decision_map(sweep, lag_us, engine, measure, &name)? {
                 blocks.push(Block::Chart(chart));
             }
         }
@@ -271,10 +272,11 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
         blocks.push(Block::Table(recommendations_table(sweep)));
     }
     let axes = churn_axes(&sweep.points);
-    if let (Some(cost), Some(&(rows, lag_us))) = (&sweep.scenario_as_run.cost, axes.first()) {
+    if let (Some(cost), Some(&first_axis)) = (&sweep.scenario_as_run.cost, axes.first()) {
         blocks.push(Block::Subheading(format!(
-            "Measured and modelled, at {} rows",
-            rows
+            "Measured and modelled, at {} rows{}",
+            first_axis.rows,
+            first_axis.note()
         )));
         let bandwidth = cost
             .source_read_mb_per_s
@@ -285,10 +287,10 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
             "Per steady run, mean over seeds. Modelled: {} per TB scanned, {} per CPU-hour, {bandwidth}.",
             cost.price_per_tb_scanned, cost.price_per_cpu_hour
         )));
-        blocks.push(Block::Table(measured_and_modelled(sweep, rows, lag_us)));
+        blocks.push(Block::Table(measured_and_modelled(sweep, first_axis)));
     }
     for measure in [Measure::Time, Measure::Cost] {
-        for (k, &(rows, lag_us)) in axes.iter().enumerate() {
+        for (k, &axis) in axes.iter().enumerate() {
             let base = match measure {
                 Measure::Time => "crossover",
                 Measure::Cost => "crossover-cost",
@@ -298,7 +300,7 @@ fn sweep_sections(sweep: &SweepResults, blocks: &mut Vec<Block>) -> Result<()> {
             } else {
                 format!("{base}-{}", k + 1)
             };
-            if let Some(chart) = crossover_chart(sweep, rows, lag_us, measure, &name)? {
+            if let Some(chart) = crossover_chart(sweep, axis, measure, &name)? {
                 blocks.push(Block::Chart(chart));
             }
         }
@@ -370,12 +372,9 @@ fn crash_section(run: &RunResults, blocks: &mut Vec<Block>) {
     ));
 }
 
-fn measured_and_modelled(sweep: &SweepResults, rows: u64, lag_us: Option<i64>) -> TextTable {
-    let axis: Vec<&crate::sweep::PointResult> = sweep
-        .points
-        .iter()
-        .filter(|p| p.point.rows == rows && p.point.lag_us == lag_us)
-        .collect();
+fn measured_and_modelled(sweep: &SweepResults, on: crate::sweep::ChurnAxis) -> TextTable {
+    let axis: Vec<&crate::sweep::PointResult> =
+        sweep.points.iter().filter(|p| on.holds(p)).collect();
     let mut table = TextTable::new(
         &[
             "strategy",

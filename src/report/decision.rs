@@ -22,9 +22,7 @@ pub fn decision_sentences(sweep: &SweepResults) -> Vec<String> {
 
 pub fn decision_sentence(d: &AxisDecision) -> String {
     let cost = d.measure == Measure::Cost.name();
-    let lag = d
-        .lag_us
-        .map_or(String::new(), |l| format!(", lag {}", Micros(l)));
+    let lag = crate::sweep::note(d.lag_us, d.engine);
     let head = if cost {
         format!("By cost, at {} rows{lag}", count(d.rows as f64))
     } else {
@@ -181,11 +179,16 @@ fn join_and(items: &[String]) -> String {
 pub fn recommendations_table(sweep: &SweepResults) -> TextTable {
     let recs = &sweep.recommendations.by_point;
     let lagged = recs.iter().any(|r| r.lag_us.is_some());
+    let engines = recs.iter().any(|r| r.engine.is_some());
     let costed = recs.iter().any(|r| r.by_cost.is_some());
     let mut header = vec!["rows", "churn"];
     let mut numeric = vec![true, true];
     if lagged {
         header.push("lag");
+        numeric.push(false);
+    }
+    if engines {
+        header.push("engine");
         numeric.push(false);
     }
     header.extend([
@@ -215,6 +218,9 @@ pub fn recommendations_table(sweep: &SweepResults) -> TextTable {
         let mut row = vec![r.rows.to_string(), percent(r.churn)];
         if lagged {
             row.push(r.lag_us.map_or("—".into(), |l| Micros(l).to_string()));
+        }
+        if engines {
+            row.push(r.engine.map_or("—".into(), |k| k.name().to_string()));
         }
         match &r.by_time {
             Some(k) => row.extend([
@@ -282,6 +288,7 @@ mod tests {
 
     fn decision(segments: Vec<Segment>, passed_over: Vec<PassedOver>) -> AxisDecision {
         AxisDecision {
+            engine: None,
             rows: 1_000_000,
             lag_us: None,
             measure: "time".into(),

@@ -268,7 +268,9 @@ pub fn run_with(
 
         oracle.advance_to(&history, time_us);
         for (lane, tally) in lanes.iter_mut().zip(&mut tallies) {
-            let contents = lane.run(engine.as_mut(), &ctx, drain)?;
+            let contents = lane
+                .run(engine.as_mut(), &ctx, drain)
+                .map_err(|e| e.at_run(run_number, lane.label()))?;
             let verify_started = Instant::now();
             let record = lane.last_record();
             tally.verify(&mut oracle, &history, &contents, record, options.watch_key);

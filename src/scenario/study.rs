@@ -39,4 +39,8 @@ pub struct SweepSpec {
     /// recommended.
     #[serde(default)]
     pub lag: Vec<Micros>,
+    /// Engines every point is run on, each with its own curves, crossovers and
+    /// recommendations (empty: the scenario's `[engine]` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engines: Vec<super::EngineKind>,
 }

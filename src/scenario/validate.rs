@@ -195,6 +195,14 @@ fn validate_sweep(s: &Scenario) -> Result<(), Problem> {
     if sweep.rows.contains(&0) {
         return problem("sweep.rows", "a table size must be at least 1 row");
     }
+    for (i, kind) in sweep.engines.iter().enumerate() {
+        if sweep.engines[..i].contains(kind) {
+            return problem(
+                "sweep.engines",
+                format!("`{}` is listed twice; list each engine once", kind.name()),
+            );
+        }
+    }
     Ok(())
 }
 

@@ -20,12 +20,23 @@ pub enum EngineKind {
     /// DuckDB, embedded: source, change log and targets in one in-process database.
     #[default]
     Duckdb,
+    /// polars, in memory: source, change log and targets as frames, reads as lazy plans.
+    Polars,
 }
 
 impl EngineKind {
+    /// Every engine, in the order reports list them.
+    pub const ALL: [EngineKind; 2] = [EngineKind::Duckdb, EngineKind::Polars];
+
+    /// The engine `name` spells, as `[engine] kind` and `--engine` spell it.
+    pub fn from_name(name: &str) -> Option<EngineKind> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::Duckdb => "duckdb",
+            EngineKind::Polars => "polars",
         }
     }
 }

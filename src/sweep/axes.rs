@@ -1,17 +1,70 @@
-//! The axes of a sweep: churn axes (one per table size and lag) and rows axes (one per number of
-//! changed rows swept at several sizes), and the seed-averaged measures along them.
+//! The axes of a sweep: churn axes (one per table size, lag and engine) and rows axes (one per
+//! number of changed rows swept at several sizes, per engine), and the seed-averaged measures
+//! along them.
+
+use serde::{Deserialize, Serialize};
 
 use super::{Measure, PointResult};
+use crate::scenario::{EngineKind, Micros};
 
-/// The (rows, lag) groups of a sweep's points, in point order: each group is one churn axis.
-pub fn churn_axes(points: &[PointResult]) -> Vec<(u64, Option<i64>)> {
-    let mut groups: Vec<(u64, Option<i64>)> = Vec::new();
+/// One churn axis: what a sweep holds fixed while churn varies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ChurnAxis {
+    pub rows: u64,
+    /// The lag of the `updated_at` strategies, when the sweep varies it.
+    pub lag_us: Option<i64>,
+    /// The engine, when the sweep runs several.
+    pub engine: Option<EngineKind>,
+}
+
+impl ChurnAxis {
+    pub fn of(p: &PointResult) -> ChurnAxis {
+        ChurnAxis {
+            rows: p.point.rows,
+            lag_us: p.point.lag_us,
+            engine: p.point.engine,
+        }
+    }
+
+    /// Whether point `p` lies on this axis.
+    pub fn holds(&self, p: &PointResult) -> bool {
+        ChurnAxis::of(p) == *self
+    }
+
+    /// What besides the table size the axis holds fixed, for titles: `, lag 5s on polars`.
+    pub fn note(&self) -> String {
+        note(self.lag_us, self.engine)
+    }
+}
+
+/// `, lag 5s` and ` on polars`, for whichever of the two a sweep varies.
+pub fn note(lag_us: Option<i64>, engine: Option<EngineKind>) -> String {
+    let lag = lag_us.map_or(String::new(), |l| format!(", lag {}", Micros(l)));
+    let on = engine.map_or(String::new(), |k| format!(" on {}", k.name()));
+    format!("{lag}{on}")
+}
+
+/// The churn axes of a sweep's points, in point order.
+pub fn churn_axes(points: &[PointResult]) -> Vec<ChurnAxis> {
+    let mut groups: Vec<ChurnAxis> = Vec::new();
     for p in points {
-        if !groups.contains(&(p.point.rows, p.point.lag_us)) {
-            groups.push((p.point.rows, p.point.lag_us));
+        let axis = ChurnAxis::of(p);
+        if !groups.contains(&axis) {
+            groups.push(axis);
         }
     }
     groups
+}
+
+/// The engines of a sweep's points, in point order (`[None]` without `engines`).
+pub fn engines_of(points: &[PointResult]) -> Vec<Option<EngineKind>> {
+    let mut engines = Vec::new();
+    for p in points {
+        if !engines.contains(&p.point.engine) {
+            engines.push(p.point.engine);
+        }
+    }
+    engines
 }
 
 /// The mean of `measure` for `label` over the points at `churn`, over one seed or all;
@@ -59,13 +112,14 @@ pub fn changed_rows(p: &PointResult) -> u64 {
     (p.point.rows as f64 * p.point.churn).round() as u64
 }
 
-/// Rows axes: for each number of changed rows swept at two or more table sizes (at the first
-/// lag, which does not change the work), the sizes in ascending order.
-pub fn rows_axes(points: &[PointResult]) -> Vec<(u64, Vec<u64>)> {
+/// Rows axes on `engine`: for each number of changed rows swept at two or more table sizes (at
+/// the first lag, which does not change the work), the sizes in ascending order.
+pub fn rows_axes(points: &[PointResult], engine: Option<EngineKind>) -> Vec<(u64, Vec<u64>)> {
     let Some(lag) = points.first().map(|p| p.point.lag_us) else {
         return Vec::new();
     };
-    let mut counts: Vec<u64> = points.iter().map(changed_rows).collect();
+    let points: Vec<&PointResult> = points.iter().filter(|p| p.point.engine == engine).collect();
+    let mut counts: Vec<u64> = points.iter().map(|p| changed_rows(p)).collect();
     counts.sort_unstable();
     counts.dedup();
     counts
@@ -83,12 +137,16 @@ pub fn rows_axes(points: &[PointResult]) -> Vec<(u64, Vec<u64>)> {
         .collect()
 }
 
-/// The points of one rows axis (one changed-row count, the first lag).
-pub fn rows_axis_points(points: &[PointResult], changed: u64) -> Vec<&PointResult> {
+/// The points of one rows axis (one changed-row count, the first lag, one engine).
+pub fn rows_axis_points(
+    points: &[PointResult],
+    changed: u64,
+    engine: Option<EngineKind>,
+) -> Vec<&PointResult> {
     let lag = points.first().and_then(|p| p.point.lag_us);
     points
         .iter()
-        .filter(|p| changed_rows(p) == changed && p.point.lag_us == lag)
+        .filter(|p| changed_rows(p) == changed && p.point.lag_us == lag && p.point.engine == engine)
         .collect()
 }
 

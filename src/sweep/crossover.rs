@@ -9,11 +9,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::axes::{
-    churn_axes, churn_values, mean_at_churn, mean_at_rows, rows_axes, rows_axis_points, seeds_of,
+    churn_axes, churn_values, engines_of, mean_at_churn, mean_at_rows, note, rows_axes,
+    rows_axis_points, seeds_of,
 };
 use super::recommend::{exact_and_idempotent, settings, Setting};
 use super::{Measure, PointResult, PointStrategy};
-use crate::scenario::{Micros, StrategyKind};
+use crate::scenario::{EngineKind, StrategyKind};
 
 /// What a crossover search found along an axis: a crossing, or which side the incremental
 /// strategy stayed on across the whole swept range. (`null` alone could not tell "never pays"
@@ -90,6 +91,9 @@ pub struct Crossover {
     /// The lag of the `updated_at` strategies in these points, when the sweep varies it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag_us: Option<i64>,
+    /// The engine these points ran on, when the sweep runs several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineKind>,
     /// Whether the curves cross in the swept range, and if not, which side incremental stayed
     /// on.
     pub verdict: CrossoverVerdict,
@@ -118,15 +122,13 @@ impl Crossover {
 
 impl Crossover {
     /// Where the axis sits: `1000000 rows` (churn axis) or `10000 changed rows per interval`
-    /// (rows axis), with the lag when the sweep varies it.
+    /// (rows axis), with the lag and the engine when the sweep varies them.
     pub fn setting(&self) -> String {
-        let lag = self
-            .lag_us
-            .map_or(String::new(), |l| format!(", lag {}", Micros(l)));
+        let note = note(self.lag_us, self.engine);
         match (self.rows, self.changed_rows) {
-            (Some(rows), _) => format!("{rows} rows{lag}"),
-            (None, Some(changed)) => format!("{changed} changed rows per interval{lag}"),
-            (None, None) => lag.trim_start_matches(", ").to_string(),
+            (Some(rows), _) => format!("{rows} rows{note}"),
+            (None, Some(changed)) => format!("{changed} changed rows per interval{note}"),
+            (None, None) => note.trim_start_matches(", ").trim().to_string(),
         }
     }
 }
@@ -149,11 +151,8 @@ fn measures(points: &[PointResult]) -> Vec<Measure> {
 pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
     let mut out = Vec::new();
     for measure in measures(points) {
-        for (rows, lag_us) in churn_axes(points) {
-            let axis: Vec<&PointResult> = points
-                .iter()
-                .filter(|p| p.point.rows == rows && p.point.lag_us == lag_us)
-                .collect();
+        for churn_axis in churn_axes(points) {
+            let axis: Vec<&PointResult> = points.iter().filter(|p| churn_axis.holds(p)).collect();
             let churns = churn_values(&axis);
             let curve = |label: &str, seed: Option<u64>| -> Vec<f64> {
                 churns
@@ -176,9 +175,10 @@ pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
                         write: s.write.clone(),
                         axis: "churn".into(),
                         measure: measure.name().into(),
-                        rows: Some(rows),
+                        rows: Some(churn_axis.rows),
                         changed_rows: None,
-                        lag_us,
+                        lag_us: churn_axis.lag_us,
+                        engine: churn_axis.engine,
                         verdict,
                         value,
                         low,
@@ -191,8 +191,11 @@ pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
                 );
             }
         }
-        for (changed, sizes) in rows_axes(points) {
-            let axis = rows_axis_points(points, changed);
+        for (engine, (changed, sizes)) in engines_of(points)
+            .into_iter()
+            .flat_map(|e| rows_axes(points, e).into_iter().map(move |a| (e, a)))
+        {
+            let axis = rows_axis_points(points, changed, engine);
             let xs: Vec<f64> = sizes.iter().map(|&r| r as f64).collect();
             let curve = |label: &str, seed: Option<u64>| -> Vec<f64> {
                 sizes
@@ -219,6 +222,7 @@ pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
                         rows: None,
                         changed_rows: Some(changed),
                         lag_us: axis.first().and_then(|p| p.point.lag_us),
+                        engine,
                         verdict,
                         value,
                         low,

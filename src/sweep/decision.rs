@@ -46,6 +46,9 @@ pub struct AxisDecision {
     pub rows: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag_us: Option<i64>,
+    /// The engine, when the sweep runs several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::scenario::EngineKind>,
     pub measure: String,
     pub segments: Vec<Segment>,
     pub passed_over: Vec<PassedOver>,
@@ -57,21 +60,19 @@ pub struct AxisDecision {
 pub fn decisions(points: &[PointResult], recs: &[PointRecommendation]) -> Vec<AxisDecision> {
     let mut out = Vec::new();
     for measure in [Measure::Time, Measure::Cost] {
-        for (rows, lag_us) in super::churn_axes(points) {
+        for on in super::churn_axes(points) {
             let axis: Vec<&PointRecommendation> = recs
                 .iter()
-                .filter(|r| r.rows == rows && r.lag_us == lag_us)
+                .filter(|r| r.rows == on.rows && r.lag_us == on.lag_us && r.engine == on.engine)
                 .collect();
             if axis.iter().all(|r| r.ranking(measure).is_none()) {
                 continue;
             }
-            let axis_points: Vec<&PointResult> = points
-                .iter()
-                .filter(|p| p.point.rows == rows && p.point.lag_us == lag_us)
-                .collect();
+            let axis_points: Vec<&PointResult> = points.iter().filter(|p| on.holds(p)).collect();
             out.push(AxisDecision {
-                rows,
-                lag_us,
+                rows: on.rows,
+                lag_us: on.lag_us,
+                engine: on.engine,
                 measure: measure.name().into(),
                 segments: segments(&axis, &axis_points, measure),
                 passed_over: passed_over(&axis, measure),

@@ -27,6 +27,10 @@ pub struct LagLoss {
 /// Lag recommendations for every (rows, churn) of a lag sweep; empty without one.
 pub fn recommendations(points: &[PointResult]) -> Vec<LagRecommendation> {
     let mut out = Vec::new();
+    // Loss does not depend on the engine (the engines' differential test holds them to the
+    // same results), so a sweep over several engines takes the first one's points.
+    let engine = points.first().and_then(|p| p.point.engine);
+    let points: Vec<&PointResult> = points.iter().filter(|p| p.point.engine == engine).collect();
     let mut groups: Vec<(u64, f64)> = Vec::new();
     for p in points.iter().filter(|p| p.point.lag_us.is_some()) {
         if !groups.contains(&(p.point.rows, p.point.churn)) {
@@ -36,6 +40,7 @@ pub fn recommendations(points: &[PointResult]) -> Vec<LagRecommendation> {
     for (rows, churn) in groups {
         let here: Vec<&PointResult> = points
             .iter()
+            .copied()
             .filter(|p| p.point.rows == rows && p.point.churn == churn && p.point.lag_us.is_some())
             .collect();
         let mut lags: Vec<i64> = here.iter().filter_map(|p| p.point.lag_us).collect();

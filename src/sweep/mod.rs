@@ -19,8 +19,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use axes::{
-    changed_rows, churn_axes, churn_values, mean_at_churn, mean_at_rows, mean_run_ms, rows_axes,
-    rows_axis_points,
+    changed_rows, churn_axes, churn_values, engines_of, mean_at_churn, mean_at_rows, mean_run_ms,
+    note, rows_axes, rows_axis_points, ChurnAxis,
 };
 pub use crossover::{crossing, crossovers, Crossover, CrossoverVerdict};
 pub use decision::{decisions, AxisDecision, PassedOver, Segment};
@@ -50,6 +50,9 @@ pub struct Point {
     /// The lag every `updated_at` strategy runs with here (`None`: as the scenario says).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag_us: Option<i64>,
+    /// The engine the point ran on, when the sweep lists `engines` (`None`: the scenario's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::scenario::EngineKind>,
 }
 
 /// What one strategy measured at one point.
@@ -368,8 +371,10 @@ impl SweepResults {
             message: "give at least one sweep directory".into(),
         })?;
         let order = points(&first.scenario_as_run);
+        let mut shards: Vec<Option<Shard>> = vec![first.shard];
         let mut all = first.points;
         for (part, part_runs) in parts {
+            shards.push(part.shard);
             if part.scenario_as_run != first.scenario_as_run {
                 return Err(Error::Argument {
                     flag: "DIR".into(),
@@ -390,6 +395,13 @@ impl SweepResults {
         };
         all.sort_by_key(position);
         all.dedup_by(|a, b| a.point == b.point);
+        // A merge with a shard missing would report a sweep with holes as if it were whole.
+        if all.len() < order.len() {
+            return Err(Error::Argument {
+                flag: "DIR".into(),
+                message: missing_shards_message(&shards, all.len(), order.len()),
+            });
+        }
         runs.sort_by_point()?;
         let crossovers = crossovers(&all);
         Ok(SweepResults {
@@ -402,4 +414,20 @@ impl SweepResults {
             runs,
         })
     }
+}
+
+/// What a merge that does not cover the sweep lacks: the points, and the shards not given.
+fn missing_shards_message(given: &[Option<Shard>], held: usize, points: usize) -> String {
+    let mut message = format!("the directories hold {held} of the sweep's {points} points");
+    let counts: std::collections::BTreeSet<u32> = given.iter().flatten().map(|s| s.count).collect();
+    if let (Some(&count), 1) = (counts.iter().next(), counts.len()) {
+        let missing: Vec<String> = (1..=count)
+            .filter(|i| !given.iter().flatten().any(|s| s.index == *i))
+            .map(|i| format!("{i}/{count}"))
+            .collect();
+        if !missing.is_empty() {
+            message.push_str(&format!("; shard {} is missing", missing.join(", ")));
+        }
+    }
+    message
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Point;
-use crate::scenario::{Amount, Scenario, StrategyKind};
+use crate::scenario::{Amount, EngineKind, Scenario, StrategyKind};
 
 /// A deterministic slice of the points: shard `index` of `count` (1-based) takes every point
 /// whose position is congruent to `index - 1` modulo `count`.
@@ -38,7 +38,7 @@ impl Shard {
     }
 }
 
-/// Every point of the scenario's `[sweep]`, in a fixed order (rows, churn, lag, seed).
+/// Every point of the scenario's `[sweep]`, in a fixed order (rows, churn, lag, engine, seed).
 pub fn points(scenario: &Scenario) -> Vec<Point> {
     let sweep = scenario
         .sweep
@@ -48,6 +48,7 @@ pub fn points(scenario: &Scenario) -> Vec<Point> {
             rows: Vec::new(),
             seeds: Vec::new(),
             lag: Vec::new(),
+            engines: Vec::new(),
         });
     let lags: Vec<Option<i64>> = if sweep.lag.is_empty() {
         vec![None]
@@ -64,6 +65,12 @@ pub fn points(scenario: &Scenario) -> Vec<Point> {
     } else {
         sweep.churn
     };
+    // Without `engines`, points carry no engine and run on the scenario's own.
+    let engines: Vec<Option<EngineKind>> = if sweep.engines.is_empty() {
+        vec![None]
+    } else {
+        sweep.engines.iter().map(|&k| Some(k)).collect()
+    };
     let seeds = if sweep.seeds.is_empty() {
         vec![scenario.seed]
     } else {
@@ -73,13 +80,16 @@ pub fn points(scenario: &Scenario) -> Vec<Point> {
     for &r in &rows {
         for &c in &churn {
             for &lag_us in &lags {
-                for &seed in &seeds {
-                    out.push(Point {
-                        rows: r,
-                        churn: c,
-                        seed,
-                        lag_us,
-                    });
+                for &engine in &engines {
+                    for &seed in &seeds {
+                        out.push(Point {
+                            rows: r,
+                            churn: c,
+                            seed,
+                            lag_us,
+                            engine,
+                        });
+                    }
                 }
             }
         }
@@ -130,6 +140,9 @@ pub fn scenario_at(base: &Scenario, point: Point) -> Scenario {
     s.churn.deletes = Amount::Fraction(del * point.churn);
     s.seed = point.seed;
     s.sweep = None;
+    if let Some(kind) = point.engine {
+        s.engine.kind = kind;
+    }
     if let Some(lag_us) = point.lag_us {
         for spec in s
             .strategies

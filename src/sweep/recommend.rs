@@ -11,16 +11,17 @@ use serde::{Deserialize, Serialize};
 
 use super::axes::seeds_of;
 use super::{Measure, PointResult, PointStrategy};
-use crate::scenario::StrategyKind;
+use crate::scenario::{EngineKind, StrategyKind};
 use crate::verify::Divergence;
 
-/// One setting of the swept values (table size, churn, lag): a sweep point without its seed.
-/// The seeds of a setting are judged together.
+/// One setting of the swept values (table size, churn, lag, engine): a sweep point without its
+/// seed. The seeds of a setting are judged together.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Setting {
     pub rows: u64,
     pub churn: f64,
     pub lag_us: Option<i64>,
+    pub engine: Option<EngineKind>,
 }
 
 impl Setting {
@@ -29,6 +30,7 @@ impl Setting {
             rows: p.point.rows,
             churn: p.point.churn,
             lag_us: p.point.lag_us,
+            engine: p.point.engine,
         }
     }
 
@@ -121,6 +123,9 @@ pub struct PointRecommendation {
     pub churn: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag_us: Option<i64>,
+    /// The engine, when the sweep runs several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineKind>,
     pub seeds: Vec<u64>,
     /// The labels that may be recommended here, in scenario order.
     pub eligible: Vec<String>,
@@ -138,6 +143,7 @@ impl PointRecommendation {
             rows: self.rows,
             churn: self.churn,
             lag_us: self.lag_us,
+            engine: self.engine,
         }
     }
 
@@ -215,6 +221,7 @@ fn recommend_at(setting: Setting, here: &[&PointResult]) -> Option<PointRecommen
         rows: setting.rows,
         churn: setting.churn,
         lag_us: setting.lag_us,
+        engine: setting.engine,
         seeds,
         by_time,
         by_cost,
@@ -350,6 +357,7 @@ pub(super) mod tests {
                 churn,
                 seed,
                 lag_us: None,
+                engine: None,
             },
             history_digest: String::new(),
             strategies,

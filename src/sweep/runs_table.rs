@@ -25,6 +25,8 @@ struct Columns {
     churn: Vec<f64>,
     seed: Vec<u64>,
     lag_us: Vec<Option<i64>>,
+    /// The engine the point ran on (the scenario's, unless the sweep lists `engines`).
+    engine: Vec<String>,
     label: Vec<String>,
     strategy: Vec<String>,
     write: Vec<String>,
@@ -54,6 +56,8 @@ impl Columns {
                 self.churn.push(point.churn);
                 self.seed.push(point.seed);
                 self.lag_us.push(point.lag_us);
+                self.engine
+                    .push(results.scenario_as_run.engine.kind.name().to_string());
                 self.label.push(s.label.clone());
                 self.strategy.push(s.strategy.clone());
                 self.write.push(s.write.clone());
@@ -85,6 +89,7 @@ impl Columns {
                 Column::new("churn".into(), &self.churn),
                 Column::new("seed".into(), &self.seed),
                 Column::new("lag_us".into(), &self.lag_us),
+                Column::new("engine".into(), &self.engine),
                 Column::new("label".into(), &self.label),
                 Column::new("strategy".into(), &self.strategy),
                 Column::new("write".into(), &self.write),
@@ -213,18 +218,27 @@ fn annotate(mut frame: DataFrame, recommendations: &[PointRecommendation]) -> Re
         .context(|| read("label"))?
         .str()
         .context(|| read("label"))?;
+    let engine = frame
+        .column("engine")
+        .context(|| read("engine"))?
+        .str()
+        .context(|| read("engine"))?;
     let mut eligible = Vec::with_capacity(frame.height());
     let mut by_time = Vec::with_capacity(frame.height());
     let mut by_cost = Vec::with_capacity(frame.height());
-    for (((rows, churn), lag_us), label) in rows
+    for ((((rows, churn), lag_us), label), engine) in rows
         .iter()
         .zip(churn.iter())
         .zip(lag.iter())
         .zip(label.iter())
+        .zip(engine.iter())
     {
-        let rec = recommendations
-            .iter()
-            .find(|r| Some(r.rows) == rows && Some(r.churn) == churn && r.lag_us == lag_us);
+        let rec = recommendations.iter().find(|r| {
+            Some(r.rows) == rows
+                && Some(r.churn) == churn
+                && r.lag_us == lag_us
+                && r.engine.is_none_or(|k| Some(k.name()) == engine)
+        });
         let label = label.unwrap_or_default();
         let is = |m: Measure| rec.and_then(|r| r.ranking(m)).map(|k| k.label == label);
         eligible.push(rec.map(|r| r.is_eligible(label)));

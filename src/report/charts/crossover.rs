@@ -9,9 +9,10 @@ use super::style::{self, FONT, LABEL_PX, WIDE};
 use super::{draw_legend, draw_svg, Chart};
 use crate::error::Result;
 use crate::report::format;
-use crate::scenario::{Micros, StrategyKind};
+use crate::scenario::StrategyKind;
 use crate::sweep::{
-    churn_values, mean_at_churn, Measure, PointResult, PointStrategy, SweepResults,
+    churn_values, mean_at_churn, ChurnAxis, Crossover, Measure, PointResult, PointStrategy,
+    SweepResults,
 };
 
 /// The crossover chart of one churn axis (one table size, one lag) for one measure (time, or
@@ -19,16 +20,12 @@ use crate::sweep::{
 /// measure was not taken.
 pub fn crossover_chart(
     sweep: &SweepResults,
-    rows: u64,
-    lag_us: Option<i64>,
+    on: ChurnAxis,
     measure: Measure,
     name: &str,
 ) -> Result<Option<Chart>> {
-    let axis: Vec<&PointResult> = sweep
-        .points
-        .iter()
-        .filter(|p| p.point.rows == rows && p.point.lag_us == lag_us)
-        .collect();
+    let rows = on.rows;
+    let axis: Vec<&PointResult> = sweep.points.iter().filter(|p| on.holds(p)).collect();
     let churns = churn_values(&axis);
     let Some(first) = axis.first() else {
         return Ok(None);
@@ -40,7 +37,7 @@ pub fn crossover_chart(
         .strategies
         .iter()
         .map(|s| Series {
-            label: series_label(sweep, s, rows, lag_us, measure),
+            label: series_label(sweep, s, on, measure),
             reference: s.strategy == StrategyKind::Full.name(),
             points: churns
                 .iter()
@@ -53,7 +50,7 @@ pub fn crossover_chart(
     let marks: Vec<(String, f64, f64)> = sweep
         .crossovers
         .iter()
-        .filter(|c| c.rows == Some(rows) && c.lag_us == lag_us && c.measure == measure.name())
+        .filter(|c| on_axis(c, on) && c.measure == measure.name())
         .filter_map(|c| {
             let value = c.value?;
             let full = series.iter().find(|s| s.reference)?;
@@ -61,7 +58,7 @@ pub fn crossover_chart(
         })
         .collect();
 
-    let lag_note = lag_us.map_or(String::new(), |l| format!(", lag {}", Micros(l)));
+    let lag_note = on.note();
     if series.iter().all(|s| s.points.is_empty()) {
         return Ok(None);
     }
@@ -148,17 +145,12 @@ pub fn crossover_chart(
 fn series_label(
     sweep: &SweepResults,
     s: &PointStrategy,
-    rows: u64,
-    lag_us: Option<i64>,
+    on: ChurnAxis,
     measure: Measure,
 ) -> String {
     let name = format!("{} ({})", s.label, s.write);
     let lossy = sweep.crossovers.iter().find(|c| {
-        c.label == s.label
-            && c.rows == Some(rows)
-            && c.lag_us == lag_us
-            && c.measure == measure.name()
-            && !c.is_eligible()
+        c.label == s.label && on_axis(c, on) && c.measure == measure.name() && !c.is_eligible()
     });
     match lossy {
         Some(c) => format!(
@@ -167,6 +159,11 @@ fn series_label(
         ),
         None => name,
     }
+}
+
+/// Whether crossover `c` was found along churn axis `on`.
+fn on_axis(c: &Crossover, on: ChurnAxis) -> bool {
+    c.rows == Some(on.rows) && c.lag_us == on.lag_us && c.engine == on.engine
 }
 
 fn seeds_in(points: &[&PointResult]) -> usize {

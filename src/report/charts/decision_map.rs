@@ -12,8 +12,8 @@ use super::style::{self, FONT, LABEL_PX, TITLE_PX};
 use super::{draw_svg, Chart};
 use crate::error::Result;
 use crate::report::format;
-use crate::scenario::{Micros, StrategyKind};
-use crate::sweep::{Measure, PointRecommendation, SweepResults};
+use crate::scenario::{EngineKind, StrategyKind};
+use crate::sweep::{note, Measure, PointRecommendation, SweepResults};
 
 /// Full reprocessing's cells: light, so a map that is mostly `full` reads as "incremental
 /// rarely pays" at a glance.
@@ -27,11 +27,13 @@ const TOP_PX: i32 = 56;
 const AXIS_PX: i32 = 64;
 const LEGEND_ROW_PX: i32 = 24;
 
-/// The decision map of one lag (the scenario's, or one swept lag) for one measure; `None`
-/// when no setting there has a recommendation by that measure.
+/// The decision map of one lag (the scenario's, or one swept lag) and one engine (when the
+/// sweep runs several) for one measure; `None` when no setting there has a recommendation by
+/// that measure.
 pub fn decision_map(
     sweep: &SweepResults,
     lag_us: Option<i64>,
+    engine: Option<EngineKind>,
     measure: Measure,
     name: &str,
 ) -> Result<Option<Chart>> {
@@ -39,7 +41,7 @@ pub fn decision_map(
         .recommendations
         .by_point
         .iter()
-        .filter(|r| r.lag_us == lag_us)
+        .filter(|r| r.lag_us == lag_us && r.engine == engine)
         .collect();
     if recs.iter().all(|r| r.ranking(measure).is_none()) {
         return Ok(None);
@@ -71,7 +73,7 @@ pub fn decision_map(
     let height = TOP_PX + grid_h + AXIS_PX + legend_rows * LEGEND_ROW_PX + 16;
     let cell_w = (WIDTH as i32 - LEFT_PX - RIGHT_PX) / churns.len().max(1) as i32;
 
-    let lag_note = lag_us.map_or(String::new(), |l| format!(", lag {}", Micros(l)));
+    let lag_note = note(lag_us, engine);
     let (what, than) = match measure {
         Measure::Time => ("fastest", "faster"),
         Measure::Cost => ("cheapest", "cheaper"),

@@ -9,13 +9,17 @@ use super::{draw_legend, draw_svg, Chart};
 use crate::error::Result;
 use crate::report::format;
 use crate::scenario::StrategyKind;
-use crate::sweep::{mean_at_rows, rows_axes, rows_axis_points, Measure, SweepResults};
+use crate::sweep::{
+    engines_of, mean_at_rows, note, rows_axes, rows_axis_points, Measure, SweepResults,
+};
 
 /// `None` when the sweep has no change count shared by two table sizes. With several, the one
-/// swept at the most sizes is drawn (the first such, in ascending change count).
+/// swept at the most sizes is drawn (the first such, in ascending change count), on the
+/// sweep's first engine.
 pub fn table_size_chart(sweep: &SweepResults) -> Result<Option<Chart>> {
+    let engine = engines_of(&sweep.points).into_iter().next().flatten();
     let mut best: Option<(u64, Vec<u64>)> = None;
-    for (changed, sizes) in rows_axes(&sweep.points) {
+    for (changed, sizes) in rows_axes(&sweep.points, engine) {
         if best.as_ref().is_none_or(|(_, b)| sizes.len() > b.len()) {
             best = Some((changed, sizes));
         }
@@ -23,7 +27,7 @@ pub fn table_size_chart(sweep: &SweepResults) -> Result<Option<Chart>> {
     let Some((changed, sizes)) = best else {
         return Ok(None);
     };
-    let at = rows_axis_points(&sweep.points, changed);
+    let at = rows_axis_points(&sweep.points, changed, engine);
     let Some(first) = at.first() else {
         return Ok(None);
     };
@@ -44,8 +48,9 @@ pub fn table_size_chart(sweep: &SweepResults) -> Result<Option<Chart>> {
         })
         .collect();
     let title = format!(
-        "Per-run time vs table size — {} changed rows per interval",
-        format::count(changed as f64)
+        "Per-run time vs table size — {} changed rows per interval{}",
+        format::count(changed as f64),
+        note(None, engine)
     );
     let axes = Axes {
         title: &title,
