@@ -415,4 +415,7 @@ pub fn ms(d: std::time::Duration) -> f64 {
 pub struct InitialLoadTime {
     pub generate: std::time::Duration,
     pub load: std::time::Duration,
+    /// The same tables built by a fresh engine from its own row generator, when it has one:
+    /// the floor the two figures above are compared with.
+    pub engine_floor: Option<std::time::Duration>,
 }

@@ -243,6 +243,27 @@ fn bench_measures_generating_and_loading_the_initial_table_on_fresh_engines() {
     };
     let (median, best) = (rate("= "), rate("(best "));
     assert!(median > 0.0 && best >= median, "{line}");
+    // The floor: DuckDB building the same tables from range(), and the ratio of the two rates.
+    let floor = stdout
+        .lines()
+        .find(|l| l.starts_with("the same tables built by the engine from range(): median "))
+        .unwrap_or_else(|| panic!("no floor line in:\n{stdout}"));
+    let number = |label: &str| -> f64 {
+        let after = floor.split(label).nth(1).unwrap();
+        after
+            .trim_start()
+            .split([' ', '×'])
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (floor_rate, ratio) = (number("ms = "), number("runs at "));
+    // Both rates are printed to one decimal: the ratio agrees with them to that precision.
+    assert!(
+        (ratio - median / floor_rate).abs() <= 0.06 + ratio * 0.05,
+        "{floor} against {line}"
+    );
 }
 
 #[test]

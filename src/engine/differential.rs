@@ -158,6 +158,10 @@ impl Source for Differential {
     fn bare_copy_time(&mut self) -> Result<Duration> {
         self.primary.bare_copy_time()
     }
+
+    fn generated_tables_time(&mut self, rows: u64) -> Result<Option<Duration>> {
+        self.primary.generated_tables_time(rows)
+    }
 }
 
 impl Targets for Differential {

@@ -206,6 +206,12 @@ pub trait Source {
     /// The time of a bare copy of the live source rows in the engine's own bulk path: the floor
     /// under full reprocessing's per-run time (`incrlab bench`).
     fn bare_copy_time(&mut self) -> Result<Duration>;
+
+    /// The time the engine takes to build tables of the change log's and the source's columns
+    /// holding `rows` rows from its own row generator (DuckDB: `CREATE TABLE … AS SELECT … FROM
+    /// range(rows)`), in a scratch schema dropped afterwards: the floor under generating and
+    /// loading the initial table (`incrlab bench`). `None` for an engine without one.
+    fn generated_tables_time(&mut self, rows: u64) -> Result<Option<Duration>>;
 }
 
 /// Target sessions: each strategy's target, its staged batch, transactions and state, and

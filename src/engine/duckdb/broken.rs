@@ -45,6 +45,10 @@ impl Source for DropsColumnOnUpsert {
     fn bare_copy_time(&mut self) -> Result<Duration> {
         self.inner.bare_copy_time()
     }
+
+    fn generated_tables_time(&mut self, rows: u64) -> Result<Option<Duration>> {
+        self.inner.generated_tables_time(rows)
+    }
 }
 
 impl Targets for DropsColumnOnUpsert {

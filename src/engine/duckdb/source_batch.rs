@@ -8,6 +8,7 @@ use std::sync::Arc;
 use duckdb::arrow::array::{ArrayRef, BooleanArray, Int32Array, Int64Array, UInt8Array};
 use duckdb::arrow::datatypes::{DataType, Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
 
 use crate::row::{Column, ColumnType, SOURCE_ROW};
 use crate::sim::History;
@@ -53,16 +54,30 @@ fn column_array(h: &History, column: Column, range: Range<usize>) -> ArrayRef {
     }
 }
 
+/// Batches of at least this many rows build their columns in parallel.
+const PARALLEL_FROM_ROWS: usize = 65_536;
+
 pub fn change_log_batch(h: &History, range: Range<usize>) -> RecordBatch {
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt8Array::from_iter_values(
-        h.op[range.clone()].iter().map(|&o| o as u8),
-    ))];
-    columns.extend(
-        SOURCE_ROW
-            .iter()
-            .map(|&c| column_array(h, c, range.clone())),
-    );
-    columns.push(Arc::new(Int64Array::from(h.commit_us[range].to_vec())));
+    // One array per column, built side by side: a load of 1M rows spends most of this step
+    // faulting in the arrays' fresh pages (29 ms on one thread), and columns share nothing.
+    let op = || -> ArrayRef {
+        Arc::new(UInt8Array::from_iter_values(
+            h.op[range.clone()].iter().map(|&o| o as u8),
+        ))
+    };
+    let commit = || -> ArrayRef { Arc::new(Int64Array::from(h.commit_us[range.clone()].to_vec())) };
+    let array = |i: usize| match i {
+        0 => op(),
+        i if i <= SOURCE_ROW.len() => column_array(h, SOURCE_ROW[i - 1], range.clone()),
+        _ => commit(),
+    };
+    let count = SOURCE_ROW.len() + 2;
+    // A run's few thousand changes are not worth handing to other threads.
+    let columns: Vec<ArrayRef> = if range.len() >= PARALLEL_FROM_ROWS {
+        (0..count).into_par_iter().map(array).collect()
+    } else {
+        (0..count).map(array).collect()
+    };
     RecordBatch::try_new(Arc::new(change_log_schema()), columns)
         .expect("columns match the schema by construction")
 }

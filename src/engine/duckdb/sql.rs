@@ -117,7 +117,83 @@ pub(super) fn select_for(spec: &ReadSpec) -> String {
     }
 }
 
+/// The change log and the source built from `range(rows)` in schema `floor`, with the columns
+/// and types of the real tables (`source_tables`): the change log's `op`, every source column
+/// and `commit_us`, each a cheap function of the row number `i`; then the source from it, as
+/// an initial load fills it.
+pub(super) fn generated_tables(rows: u64) -> String {
+    let value_of = |c: Column| -> String {
+        let expr = match c {
+            Column::Id | Column::Lsn => "i".to_string(),
+            Column::UpdatedAt => "i * 1000".to_string(),
+            Column::Writer => "i % 4".to_string(),
+            Column::Value => "(i * 2654435761) % 1000000".to_string(),
+            Column::EventTime => "i * 997".to_string(),
+            Column::IsDeleted => "false".to_string(),
+        };
+        format!("CAST({expr} AS {}) AS {}", sql_type(c), c.name())
+    };
+    let log_columns: Vec<String> =
+        std::iter::once(format!("CAST({} AS UTINYINT) AS op", Op::Insert as u8))
+            .chain(SOURCE_ROW.iter().map(|&c| value_of(c)))
+            .chain(std::iter::once(
+                "CAST(0 AS BIGINT) AS commit_us".to_string(),
+            ))
+            .collect();
+    format!(
+        "CREATE SCHEMA floor;
+         CREATE TABLE floor.change_log AS SELECT {} FROM range({rows}) t(i);
+         CREATE TABLE floor.source AS SELECT {} FROM floor.change_log;",
+        log_columns.join(", "),
+        column_list(&SOURCE_ROW)
+    )
+}
+
 /// The SQL for the `daily_totals` day of a microsecond column (floor, so negative times too).
 pub(super) fn day_of(column: &str) -> String {
     format!("CAST(floor({column} / {DAY_US}.0) AS BIGINT)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::DuckDbEngine;
+    use super::generated_tables;
+    use crate::engine::Source;
+
+    fn columns_of(engine: &DuckDbEngine, schema: &str, table: &str) -> Vec<(String, String)> {
+        let mut stmt = engine
+            .conn
+            .prepare(
+                "SELECT column_name, data_type FROM duckdb_columns()
+                 WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+            )
+            .unwrap();
+        stmt.query_map([schema, table], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_range_floor_builds_the_real_tables_columns_and_rows_and_leaves_nothing() {
+        let engine = DuckDbEngine::open_in_memory().unwrap();
+        engine.conn.execute_batch(&generated_tables(1_000)).unwrap();
+        for table in ["change_log", "source"] {
+            assert_eq!(
+                columns_of(&engine, "floor", table),
+                columns_of(&engine, "main", table),
+                "{table}"
+            );
+            let rows: i64 = engine
+                .conn
+                .query_row(&format!("SELECT count(*) FROM floor.{table}"), [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(rows, 1_000, "{table}");
+        }
+        let mut engine = DuckDbEngine::open_in_memory().unwrap();
+        assert!(engine.generated_tables_time(1_000).unwrap().is_some());
+        assert!(columns_of(&engine, "floor", "source").is_empty(), "dropped");
+    }
 }
