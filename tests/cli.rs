@@ -373,7 +373,15 @@ fn the_quickstart_prints_the_same_verdicts_on_polars_as_on_duckdb() {
         duckdb.contains("loses data") && duckdb.contains("exact"),
         "{duckdb}"
     );
-    // Each run says which engine it ran on.
+    // Each run says which engine it ran on, in its summary and in results.json.
+    assert!(
+        polars.contains("scenario quickstart · seed 42 · polars · "),
+        "{polars}"
+    );
+    assert!(
+        duckdb.contains("scenario quickstart · seed 42 · duckdb · "),
+        "{duckdb}"
+    );
     let results = std::fs::read_to_string(dir.path().join("polars/results.json")).unwrap();
     assert!(
         results.contains(r#""kind": "polars""#),

@@ -76,8 +76,9 @@ pub fn lines(r: &RunResults) -> Vec<String> {
     let strategy_sql_ms: f64 = r.strategies.iter().map(|s| s.sql_ms).sum();
     let mut out = vec![
         format!(
-            "scenario {} · {} initial rows · {} runs + {} drain · {} strategies",
+            "scenario {} · {} · {} initial rows · {} runs + {} drain · {} strategies",
             r.scenario,
+            r.scenario_as_run.engine.kind.name(),
             r.scenario_as_run.table.rows,
             r.runs,
             r.drain_runs,

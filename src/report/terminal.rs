@@ -52,9 +52,10 @@ pub fn verdict_table(results: &RunResults, color: bool) -> Table {
 /// runs when given no file).
 pub fn summary_lines(results: &RunResults, scenario: Option<&std::path::Path>) -> Vec<String> {
     let mut lines = vec![format!(
-        "scenario {} · seed {} · {} runs + {} drain · history {} changes · digest {}",
+        "scenario {} · seed {} · {} · {} runs + {} drain · history {} changes · digest {}",
         results.scenario,
         results.seed,
+        results.scenario_as_run.engine.kind.name(),
         results.runs,
         results.drain_runs,
         results.history_rows,
