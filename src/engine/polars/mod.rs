@@ -18,6 +18,8 @@ mod meter;
 mod persist;
 mod read;
 mod target;
+#[cfg(test)]
+mod tests;
 mod write;
 
 use std::collections::BTreeMap;
@@ -463,18 +465,4 @@ fn ntile(rows: usize, n: usize) -> Vec<(usize, usize)> {
         offset += len;
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ntile;
-
-    #[test]
-    fn chunks_are_dealt_as_ntile_deals_them() {
-        // 10 rows in 4: 3, 3, 2, 2 (the first 10 % 4 = 2 chunks one larger).
-        assert_eq!(ntile(10, 4), vec![(0, 3), (3, 3), (6, 2), (8, 2)]);
-        // Fewer rows than chunks: one row each, then empty chunks.
-        assert_eq!(ntile(2, 4), vec![(0, 1), (1, 1), (2, 0), (2, 0)]);
-        assert_eq!(ntile(0, 3), vec![(0, 0); 3]);
-    }
 }
