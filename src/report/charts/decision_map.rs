@@ -73,12 +73,12 @@ pub fn decision_map(
     let height = TOP_PX + grid_h + AXIS_PX + legend_rows * LEGEND_ROW_PX + 16;
     let cell_w = (WIDTH as i32 - LEFT_PX - RIGHT_PX) / churns.len().max(1) as i32;
 
-    let lag_note = note(lag_us, engine);
+    let (lag_note, on) = (note(lag_us, None), note(None, engine));
     let (what, than) = match measure {
         Measure::Time => ("fastest", "faster"),
         Measure::Cost => ("cheapest", "cheaper"),
     };
-    let title = format!("Which strategy to run: the {what} one that loses nothing{lag_note}");
+    let title = format!("Which strategy to run{on}: the {what} one that loses nothing{lag_note}");
     let svg = draw_svg(name, (WIDTH, height as u32), |root| {
         let title_style =
             TextStyle::from((FONT, TITLE_PX).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
