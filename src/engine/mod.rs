@@ -196,6 +196,49 @@ pub const DAY_US: i64 = 86_400_000_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TargetId(pub u32);
 
+/// Which target's transaction an engine has open (`Targets::begin`): at most one at a time,
+/// committed only by its own target. Both engines keep their bookkeeping in this one type.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct OpenTransaction(Option<TargetId>);
+
+impl OpenTransaction {
+    /// Refuses to open a transaction while one is open.
+    pub(crate) fn ensure_none(&self) -> Result<()> {
+        match self.0 {
+            Some(open) => Err(crate::Error::Invariant(format!(
+                "a transaction on target {} is already open",
+                open.0
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn opened(&mut self, target: TargetId) {
+        self.0 = Some(target);
+    }
+
+    /// Closes `target`'s transaction for its commit; refuses a commit without it.
+    pub(crate) fn close(&mut self, target: TargetId) -> Result<()> {
+        if self.0 != Some(target) {
+            return Err(crate::Error::Invariant(format!(
+                "commit on target {} without its transaction",
+                target.0
+            )));
+        }
+        self.0 = None;
+        Ok(())
+    }
+
+    /// The open transaction's target, closing it (a crash ends it without a commit).
+    pub(crate) fn take(&mut self) -> Option<TargetId> {
+        self.0.take()
+    }
+
+    pub(crate) fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
 /// The source side of an engine: it holds the simulated source (the table and its change
 /// log) and brings it forward to "as of" a run by applying what committed.
 pub trait Source {

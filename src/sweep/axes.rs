@@ -2,13 +2,11 @@
 //! number of changed rows swept at several sizes, per engine), and the seed-averaged measures
 //! along them.
 
-use serde::{Deserialize, Serialize};
-
 use super::{Measure, PointResult};
 use crate::scenario::{EngineKind, Micros};
 
 /// One churn axis: what a sweep holds fixed while churn varies.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChurnAxis {
     pub rows: u64,
     /// The lag of the `updated_at` strategies, when the sweep varies it.

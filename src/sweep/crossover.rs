@@ -167,28 +167,15 @@ pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
             // At the smallest churn, incremental pays when it is below full.
             let pays_at_start =
                 |label: &str, full: &str| curve(label, None).first() < curve(full, None).first();
-            for (s, value, low, high, verdict) in crossings_on(&axis, found, pays_at_start) {
-                out.push(
-                    Crossover {
-                        label: s.label.clone(),
-                        strategy: s.strategy.clone(),
-                        write: s.write.clone(),
-                        axis: "churn".into(),
-                        measure: measure.name().into(),
-                        rows: Some(churn_axis.rows),
-                        changed_rows: None,
-                        lag_us: churn_axis.lag_us,
-                        engine: churn_axis.engine,
-                        verdict,
-                        value,
-                        low,
-                        high,
-                        eligible_settings: 0,
-                        settings: 0,
-                        worst_permanent_total: 0,
-                    }
-                    .with_eligibility(&axis),
-                );
+            let at = Place {
+                axis: "churn",
+                rows: Some(churn_axis.rows),
+                changed_rows: None,
+                lag_us: churn_axis.lag_us,
+                engine: churn_axis.engine,
+            };
+            for found in crossings_on(&axis, found, pays_at_start) {
+                out.push(at.crossover(found, measure, &axis));
             }
         }
         for (engine, (changed, sizes)) in engines_of(points)
@@ -211,32 +198,58 @@ pub fn crossovers(points: &[PointResult]) -> Vec<Crossover> {
             // At the smallest table, incremental pays when full is not below it.
             let pays_at_start =
                 |label: &str, full: &str| curve(full, None).first() >= curve(label, None).first();
-            for (s, value, low, high, verdict) in crossings_on(&axis, found, pays_at_start) {
-                out.push(
-                    Crossover {
-                        label: s.label.clone(),
-                        strategy: s.strategy.clone(),
-                        write: s.write.clone(),
-                        axis: "rows".into(),
-                        measure: measure.name().into(),
-                        rows: None,
-                        changed_rows: Some(changed),
-                        lag_us: axis.first().and_then(|p| p.point.lag_us),
-                        engine,
-                        verdict,
-                        value,
-                        low,
-                        high,
-                        eligible_settings: 0,
-                        settings: 0,
-                        worst_permanent_total: 0,
-                    }
-                    .with_eligibility(&axis),
-                );
+            let at = Place {
+                axis: "rows",
+                rows: None,
+                changed_rows: Some(changed),
+                lag_us: axis.first().and_then(|p| p.point.lag_us),
+                engine,
+            };
+            for found in crossings_on(&axis, found, pays_at_start) {
+                out.push(at.crossover(found, measure, &axis));
             }
         }
     }
     out
+}
+
+/// Where a crossover was searched: the axis, and what it holds fixed.
+struct Place {
+    axis: &'static str,
+    rows: Option<u64>,
+    changed_rows: Option<u64>,
+    lag_us: Option<i64>,
+    engine: Option<EngineKind>,
+}
+
+impl Place {
+    /// The crossover of one strategy found here, with its eligibility along the axis' points.
+    fn crossover(
+        &self,
+        (s, value, low, high, verdict): Found<'_>,
+        measure: Measure,
+        axis: &[&PointResult],
+    ) -> Crossover {
+        Crossover {
+            label: s.label.clone(),
+            strategy: s.strategy.clone(),
+            write: s.write.clone(),
+            axis: self.axis.into(),
+            measure: measure.name().into(),
+            rows: self.rows,
+            changed_rows: self.changed_rows,
+            lag_us: self.lag_us,
+            engine: self.engine,
+            verdict,
+            value,
+            low,
+            high,
+            eligible_settings: 0,
+            settings: 0,
+            worst_permanent_total: 0,
+        }
+        .with_eligibility(axis)
+    }
 }
 
 impl Crossover {

@@ -33,8 +33,8 @@ use source_batch::change_log_batch;
 use sql::{batch_name, chunks_name, schema, select_for, OP_DELETE};
 
 use super::{
-    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, Source, TargetChanges, TargetContents,
-    TargetId, TargetRows, TargetTotals, Targets, WriteStats,
+    ChunkStats, Engine, OpenTransaction, ReadRequest, ReadSpec, ReadStats, Source, TargetChanges,
+    TargetContents, TargetId, TargetRows, TargetTotals, Targets, WriteStats,
 };
 use crate::error::{Error, Result};
 use crate::row::{column_list, Column, MIRROR_ROW};
@@ -60,7 +60,7 @@ pub struct DuckDbEngine {
     /// reopen them; `None`: targets are schemas of the in-memory database.
     target_dir: Option<PathBuf>,
     /// The target whose transaction is open (opened by `begin`).
-    open_transaction: Option<TargetId>,
+    open_transaction: OpenTransaction,
     /// What each target's staged batch currently is in the temp catalog (`"VIEW"` or
     /// `"TABLE"`), so a read of the other kind replaces it and a crash drops it.
     staged: BTreeMap<TargetId, &'static str>,
@@ -93,7 +93,7 @@ impl DuckDbEngine {
             widths: ColumnWidths::default(),
             pending: BTreeMap::new(),
             target_dir: None,
-            open_transaction: None,
+            open_transaction: OpenTransaction::default(),
             staged: BTreeMap::new(),
             models: BTreeMap::new(),
             landing_dir: None,
@@ -599,27 +599,16 @@ impl Targets for DuckDbEngine {
     }
 
     fn begin(&mut self, target: TargetId) -> Result<()> {
-        if let Some(open) = self.open_transaction {
-            return Err(Error::Invariant(format!(
-                "a transaction on target {} is already open",
-                open.0
-            )));
-        }
+        self.open_transaction.ensure_none()?;
         self.batch("BEGIN", || {
             format!("opening a transaction on target {}", target.0)
         })?;
-        self.open_transaction = Some(target);
+        self.open_transaction.opened(target);
         Ok(())
     }
 
     fn commit(&mut self, target: TargetId) -> Result<()> {
-        if self.open_transaction != Some(target) {
-            return Err(Error::Invariant(format!(
-                "commit on target {} without its transaction",
-                target.0
-            )));
-        }
-        self.open_transaction = None;
+        self.open_transaction.close(target)?;
         self.batch("COMMIT", || format!("committing target {}", target.0))
     }
 

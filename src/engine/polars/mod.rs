@@ -40,8 +40,8 @@ use target::{Pending, Table, Target};
 use write::{write_mirror, write_totals, Batch};
 
 use super::{
-    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, Source, TargetChanges, TargetContents,
-    TargetId, TargetRows, TargetStorage, TargetTotals, Targets, WriteStats,
+    ChunkStats, Engine, OpenTransaction, ReadRequest, ReadSpec, ReadStats, Source, TargetChanges,
+    TargetContents, TargetId, TargetRows, TargetStorage, TargetTotals, Targets, WriteStats,
 };
 use crate::error::{Error, Result};
 use crate::row::{MIRROR_ROW, SOURCE_ROW};
@@ -54,7 +54,7 @@ pub struct PolarsEngine {
     targets: BTreeMap<TargetId, Target>,
     target_dir: Option<PathBuf>,
     landing_dir: Option<PathBuf>,
-    open_transaction: Option<TargetId>,
+    open_transaction: OpenTransaction,
     meter: Meter,
 }
 
@@ -69,7 +69,7 @@ impl PolarsEngine {
                 TargetStorage::Files(dir) => Some(dir.to_path_buf()),
             },
             landing_dir: None,
-            open_transaction: None,
+            open_transaction: OpenTransaction::default(),
             meter: Meter::default(),
         }
     }
@@ -329,26 +329,15 @@ impl Targets for PolarsEngine {
     }
 
     fn begin(&mut self, target: TargetId) -> Result<()> {
-        if let Some(open) = self.open_transaction {
-            return Err(Error::Invariant(format!(
-                "a transaction on target {} is already open",
-                open.0
-            )));
-        }
+        self.open_transaction.ensure_none()?;
         let slot = self.target(target)?;
         slot.open = Some(slot.committed.clone());
-        self.open_transaction = Some(target);
+        self.open_transaction.opened(target);
         Ok(())
     }
 
     fn commit(&mut self, target: TargetId) -> Result<()> {
-        if self.open_transaction != Some(target) {
-            return Err(Error::Invariant(format!(
-                "commit on target {} without its transaction",
-                target.0
-            )));
-        }
-        self.open_transaction = None;
+        self.open_transaction.close(target)?;
         let slot = self.target(target)?;
         let open = slot.open.take().expect("begin opened it");
         slot.store(open)

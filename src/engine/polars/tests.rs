@@ -19,6 +19,18 @@ fn history() -> History {
     crate::sim::generate(&scenario, scenario.seed)
 }
 
+/// An engine with targets in `dir`, the initial table loaded, and an empty mirror target.
+fn loaded_with_a_target_in(dir: &std::path::Path) -> (PolarsEngine, TargetId) {
+    let mut engine = PolarsEngine::open(TargetStorage::Files(dir));
+    let history = history();
+    engine
+        .apply_changes(&history, history.committed_between(i64::MIN, 0))
+        .unwrap();
+    let t = TargetId(1);
+    engine.create_target(t, TargetModel::Mirror).unwrap();
+    (engine, t)
+}
+
 fn rows_held(engine: &mut PolarsEngine, target: TargetId) -> usize {
     match engine.target_contents(target).unwrap() {
         TargetContents::Mirror(rows) => rows.len(),
@@ -37,13 +49,7 @@ fn read_all(engine: &mut PolarsEngine, target: TargetId) {
 #[test]
 fn a_committed_target_survives_a_crash_and_an_open_transaction_does_not() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = PolarsEngine::open(TargetStorage::Files(dir.path()));
-    let history = history();
-    engine
-        .apply_changes(&history, history.committed_between(i64::MIN, 0))
-        .unwrap();
-    let t = TargetId(1);
-    engine.create_target(t, TargetModel::Mirror).unwrap();
+    let (mut engine, t) = loaded_with_a_target_in(dir.path());
     // Committed on its own: the whole table and a state.
     read_all(&mut engine, t);
     engine.write(t, WriteMode::Overwrite).unwrap();
@@ -78,13 +84,7 @@ fn a_committed_target_survives_a_crash_and_an_open_transaction_does_not() {
 #[test]
 fn a_write_outside_a_transaction_is_durable_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = PolarsEngine::open(TargetStorage::Files(dir.path()));
-    let history = history();
-    engine
-        .apply_changes(&history, history.committed_between(i64::MIN, 0))
-        .unwrap();
-    let t = TargetId(1);
-    engine.create_target(t, TargetModel::Mirror).unwrap();
+    let (mut engine, t) = loaded_with_a_target_in(dir.path());
     read_all(&mut engine, t);
     engine.stage_chunks(t, 4).unwrap();
     // Two of four chunks land, each its own commit, then the crash.

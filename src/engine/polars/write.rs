@@ -196,9 +196,9 @@ pub(super) fn write_totals(
 ) -> Result<(DataFrame, TargetChanges)> {
     let what = || format!("writing a batch into daily totals ({})", mode.name());
     let held = || target.clone().lazy();
-    // Every row's day, on the batch and on the source.
+    // Every row's day: on the batch always, on the source only for the modes that recompute
+    // from it (a day column over every source row is work `overwrite` and `append` skip).
     let rows = with_day(batch.rows)?;
-    let source = with_day(source)?;
     let batch = Batch {
         rows: &rows,
         spec: batch.spec,
@@ -215,11 +215,11 @@ pub(super) fn write_totals(
             .select([col("day")])
             .unique(None, UniqueKeepStrategy::Any)
     };
-    let recomputed = || {
-        totals_of(
-            on(source.clone().lazy(), affected(), "day", JoinType::Semi),
+    let recomputed = || -> Result<LazyFrame> {
+        Ok(totals_of(
+            on(with_day(source)?.lazy(), affected(), "day", JoinType::Semi),
             col("is_deleted").not(),
-        )
+        ))
     };
     // Rows of `days` that the target already holds, and those it does not.
     let split = |meter: &mut Meter, days: &DataFrame| -> Result<(u64, u64)> {
@@ -252,7 +252,7 @@ pub(super) fn write_totals(
             (meter.collect(summed, what)?, changes)
         }
         WriteMode::PartitionOverwrite => {
-            let days = meter.collect(recomputed(), what)?;
+            let days = meter.collect(recomputed()?, what)?;
             let gone = meter
                 .collect(on(held(), affected(), "day", JoinType::Semi), what)?
                 .height() as u64;
@@ -266,7 +266,7 @@ pub(super) fn write_totals(
         }
         // A day that lost its last row recomputes to nothing, and a MERGE leaves it standing.
         WriteMode::Upsert => {
-            let days = meter.collect(recomputed(), what)?;
+            let days = meter.collect(recomputed()?, what)?;
             let (updated, inserted) = split(meter, &days)?;
             let kept = on(
                 held(),
