@@ -77,6 +77,11 @@ pub enum Error {
     #[error("cannot draw the {chart} chart: {message}")]
     Chart { chart: String, message: String },
 
+    /// A PostgreSQL source could not be provided: no binaries, a server that did not come up,
+    /// a connection refused. The message names what was tried.
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
+
     /// An internal invariant failed: a bug in incrlab, never the user's input.
     #[error("internal invariant violated: {0}")]
     Invariant(String),

@@ -15,6 +15,7 @@ mod differential;
 pub use differential::{contents_difference, Differential};
 mod duckdb;
 mod polars;
+pub mod postgres;
 
 use std::ops::Range;
 use std::path::Path;

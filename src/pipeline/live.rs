@@ -54,6 +54,11 @@ impl LiveGroups {
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         let killed = LiveGroups::global().kill_all();
+        // Throwaway PostgreSQL clusters: stopped and removed, since exit runs no destructors.
+        let clusters = crate::engine::postgres::stop_all();
+        if clusters > 0 {
+            eprintln!("interrupted: stopped {clusters} PostgreSQL cluster(s)");
+        }
         if killed > 0 {
             eprintln!("interrupted: killed {killed} running pipeline process group(s)");
         } else {
