@@ -172,3 +172,84 @@ fn a_killed_incrlab_takes_its_server_down_and_the_next_start_removes_its_directo
     );
     assert!(!dir.exists());
 }
+
+/// The simulator's snapshot rule (`History::snapshot_xmin_at`) against PostgreSQL's own
+/// `pg_snapshot_xmin(pg_current_snapshot())`: the same transactions, each taking its id at its
+/// begin on its own connection, played in time order; at each tick the reader's horizon must
+/// be the transaction the simulator names (or, with none in flight, the next id).
+#[test]
+fn the_simulated_snapshot_xmin_is_the_one_postgresql_reports() {
+    let Some(binaries) = binaries() else { return };
+    // (xid, begin, commit): the load at 0, then three overlapping transactions.
+    let txs = [(0i64, 0i64, 0i64), (1, 1, 10), (2, 2, 5), (3, 3, 20)];
+    let mut history = incrlab::sim::History::default();
+    for (row, &(xid, begin, commit)) in txs.iter().enumerate() {
+        history.lsn.push(row as i64 + 1);
+        history.op.push(incrlab::sim::Op::Insert);
+        history.id.push(row as i64 + 1);
+        history.xid.push(xid);
+        history.begin_us.push(begin);
+        history.statement_us.push(begin);
+        history.commit_us.push(commit);
+        history.writer.push(0);
+        history.clock_offset_us.push(0);
+        history.updated_at_us.push(begin);
+        history.event_time_us.push(begin);
+        history.value.push(1);
+        history.is_deleted.push(false);
+    }
+
+    let cluster = Cluster::start_with(&binaries).unwrap();
+    let mut reader = cluster.connect().unwrap();
+    reader
+        .batch_execute("CREATE TABLE orders (id bigint PRIMARY KEY)")
+        .unwrap();
+    let mut writers: Vec<postgres::Client> =
+        txs.iter().map(|_| cluster.connect().unwrap()).collect();
+    let mut pg_xid = vec![0i64; txs.len()];
+    // Events in time order: a begin before a commit at the same instant, as the simulator's
+    // "begun at or before, committed after" rule reads.
+    let mut events: Vec<(i64, u8, usize)> = Vec::new();
+    for (k, &(_, begin, commit)) in txs.iter().enumerate() {
+        events.push((begin, 0, k));
+        events.push((commit, 1, k));
+    }
+    events.sort();
+    let mut next = events.iter().peekable();
+    for tick in [0i64, 4, 6, 10, 12, 25] {
+        while let Some(&&(at, kind, k)) = next.peek() {
+            if at > tick {
+                break;
+            }
+            next.next();
+            let client = &mut writers[k];
+            if kind == 0 {
+                client.batch_execute("BEGIN").unwrap();
+                pg_xid[k] = client
+                    .query_one("SELECT pg_current_xact_id()::text::bigint", &[])
+                    .unwrap()
+                    .get(0);
+                client
+                    .execute("INSERT INTO orders VALUES ($1)", &[&(k as i64 + 1)])
+                    .unwrap();
+            } else {
+                client.batch_execute("COMMIT").unwrap();
+            }
+        }
+        let real: i64 = reader
+            .query_one(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        let simulated = history.snapshot_xmin_at(tick);
+        // A simulated xid names its transaction's real one; one past the last begun is the
+        // real next id.
+        let expected = match txs.iter().position(|&(xid, _, _)| xid == simulated) {
+            Some(k) if txs[k].1 <= tick => pg_xid[k],
+            _ => pg_xid[simulated as usize - 1] + 1,
+        };
+        assert_eq!(real, expected, "at t = {tick}: simulated xid {simulated}");
+    }
+}

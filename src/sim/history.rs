@@ -80,6 +80,27 @@ impl History {
         self.commit_us.last().copied().unwrap_or(0)
     }
 
+    /// The oldest transaction id still in flight at `at_us` (begun at or before it, committed
+    /// after it), or, when none is, the next id to be handed out: PostgreSQL's
+    /// `pg_snapshot_xmin(pg_current_snapshot())` for a reader at that instant, given that every
+    /// transaction takes its id at its begin. Rows written by ids below it are all committed;
+    /// rows of ids from it on may still appear. One pass over the history.
+    pub fn snapshot_xmin_at(&self, at_us: i64) -> i64 {
+        let mut oldest_in_flight: Option<i64> = None;
+        let mut last_begun = -1i64;
+        for i in 0..self.len() {
+            if self.begin_us[i] > at_us {
+                continue;
+            }
+            last_begun = last_begun.max(self.xid[i]);
+            if self.commit_us[i] > at_us {
+                oldest_in_flight =
+                    Some(oldest_in_flight.map_or(self.xid[i], |x| x.min(self.xid[i])));
+            }
+        }
+        oldest_in_flight.unwrap_or(last_begun + 1)
+    }
+
     /// A hash over every column: two histories with the same digest are the same history.
     pub fn digest(&self) -> String {
         let mut h = blake3::Hasher::new();
@@ -109,5 +130,57 @@ impl History {
         );
         ints(&mut h, "runs", self.run_times_us.iter().copied());
         h.finalize().to_hex().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Transactions as (xid, begin, commit), one row each.
+    fn transactions(txs: &[(i64, i64, i64)]) -> History {
+        let mut h = History::default();
+        let mut by_commit = txs.to_vec();
+        by_commit.sort_by_key(|&(xid, _, commit)| (commit, xid));
+        for (i, &(xid, begin, commit)) in by_commit.iter().enumerate() {
+            h.lsn.push(i as i64 + 1);
+            h.op.push(Op::Insert);
+            h.id.push(i as i64 + 1);
+            h.xid.push(xid);
+            h.begin_us.push(begin);
+            h.statement_us.push(begin);
+            h.commit_us.push(commit);
+            h.writer.push(0);
+            h.clock_offset_us.push(0);
+            h.updated_at_us.push(begin);
+            h.event_time_us.push(begin);
+            h.value.push(1);
+            h.is_deleted.push(false);
+        }
+        h
+    }
+
+    #[test]
+    fn the_snapshot_xmin_is_the_oldest_transaction_in_flight_or_the_next_id() {
+        // 0: the initial load; 1 begins at 1 and commits at 10; 2 runs from 2 to 5; 3 from 3
+        // to 20.
+        let h = transactions(&[(0, 0, 0), (1, 1, 10), (2, 2, 5), (3, 3, 20)]);
+        assert_eq!(
+            h.snapshot_xmin_at(0),
+            1,
+            "only the load has begun, and it committed"
+        );
+        assert_eq!(h.snapshot_xmin_at(4), 1, "1, 2 and 3 in flight");
+        assert_eq!(
+            h.snapshot_xmin_at(6),
+            1,
+            "2 committed; 1 still holds the horizon"
+        );
+        assert_eq!(
+            h.snapshot_xmin_at(10),
+            3,
+            "a commit at the instant counts as done"
+        );
+        assert_eq!(h.snapshot_xmin_at(25), 4, "none in flight: the next id");
     }
 }

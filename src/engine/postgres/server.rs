@@ -18,7 +18,10 @@
 //!   ([`remove_orphans`]), stopping a server still running in it first.
 //!
 //! Invariant: the server process is always a direct child of incrlab (never daemonized by
-//! `pg_ctl`), so the kernel can tie its life to incrlab's.
+//! `pg_ctl`), so the kernel can tie its life to incrlab's. The kernel ties it to the *thread*
+//! that started it: start a cluster from a thread that outlives it (the main thread, or the
+//! one that drops it), never from a short-lived worker, or the server goes down when that
+//! thread ends.
 
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
