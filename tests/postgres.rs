@@ -10,6 +10,14 @@ use std::time::{Duration, Instant};
 
 use incrlab::engine::postgres::{server, Binaries, Cluster};
 
+/// One cluster test at a time: `stop_all` (the interrupt handler's call) stops every cluster
+/// of the process, so a test calling it would stop the clusters of tests running beside it.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn binaries() -> Option<Binaries> {
     match Binaries::find() {
         Ok(b) => Some(b),
@@ -43,6 +51,7 @@ fn uid_of(pid: u32) -> u32 {
 
 #[test]
 fn a_cluster_starts_with_logical_decoding_and_is_gone_once_stopped() {
+    let _serial = serial();
     let Some(binaries) = binaries() else { return };
     let cluster = Cluster::start_with(&binaries).unwrap();
     let mut client = cluster.connect().unwrap();
@@ -80,6 +89,7 @@ fn a_cluster_starts_with_logical_decoding_and_is_gone_once_stopped() {
 
 #[test]
 fn dropping_a_cluster_stops_its_server_and_removes_its_directory() {
+    let _serial = serial();
     let Some(binaries) = binaries() else { return };
     let cluster = Cluster::start_with(&binaries).unwrap();
     let (pid, dir) = (cluster.server_pid().unwrap(), cluster.dir().to_path_buf());
@@ -91,6 +101,7 @@ fn dropping_a_cluster_stops_its_server_and_removes_its_directory() {
 
 #[test]
 fn a_kept_cluster_stays_up_says_how_to_connect_and_stops_with_stop_all() {
+    let _serial = serial();
     let Some(binaries) = binaries() else { return };
     let mut cluster = Cluster::start_with(&binaries).unwrap();
     let message = cluster.keep();
@@ -133,6 +144,7 @@ fn helper_start_a_cluster_and_wait_to_be_killed() {
 
 #[test]
 fn a_killed_incrlab_takes_its_server_down_and_the_next_start_removes_its_directory() {
+    let _serial = serial();
     let Some(_) = binaries() else { return };
     let scratch = tempfile::tempdir().unwrap();
     let out = scratch.path().join("cluster");
@@ -179,6 +191,7 @@ fn a_killed_incrlab_takes_its_server_down_and_the_next_start_removes_its_directo
 /// be the transaction the simulator names (or, with none in flight, the next id).
 #[test]
 fn the_simulated_snapshot_xmin_is_the_one_postgresql_reports() {
+    let _serial = serial();
     let Some(binaries) = binaries() else { return };
     // (xid, begin, commit): the load at 0, then three overlapping transactions.
     let txs = [(0i64, 0i64, 0i64), (1, 1, 10), (2, 2, 5), (3, 3, 20)];
