@@ -83,6 +83,7 @@ fn strategies(c: &mut Criterion) {
                 run: 1,
                 time_us: r1,
                 landed: &[],
+                snapshot_xmin: None,
             };
             let read = engine
                 .read(target, strategy.plan(&StrategyState::default(), &ctx))
@@ -100,6 +101,7 @@ fn strategies(c: &mut Criterion) {
             run: 2,
             time_us: r2,
             landed: &[],
+            snapshot_xmin: None,
         };
         for (spec, strategy, target, state) in &lanes {
             group.bench_with_input(BenchmarkId::new(spec.label(), rows), &rows, |b, _| {
@@ -136,6 +138,7 @@ fn verifier(c: &mut Criterion) {
             run: 1,
             time_us: r1,
             landed: &[],
+            snapshot_xmin: None,
         };
         engine
             .read(target, full.plan(&StrategyState::default(), &ctx))

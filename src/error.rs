@@ -64,6 +64,11 @@ pub enum Error {
     #[error("not deterministic: {difference}")]
     NotDeterministic { difference: String },
 
+    /// A scenario run on two sources (`--compare-sources`) gave different runs: the simulator
+    /// does not predict the real source for these strategies.
+    #[error("the sources disagree on {}: see the comparison above", strategies.join(", "))]
+    SourcesDisagree { strategies: Vec<String> },
+
     /// Two engines run in lockstep gave different answers to the same call: a bug in one of
     /// them. The runner fills in the run and the strategy.
     #[error("engines disagree{}: {detail}", where_disagreed(*.run, .strategy.as_deref()))]

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use incrlab::report::{self, terminal};
 use incrlab::runner::{self, RunOptions};
-use incrlab::scenario::{EngineKind, LoadedScenario, Scenario};
+use incrlab::scenario::{EngineKind, LoadedScenario, Scenario, SourceKind};
 use incrlab::{check, sim, sweep, Error};
 
 /// How many times `bench` generates and loads the initial table on a fresh engine.
@@ -59,6 +59,17 @@ enum Command {
         /// duckdb or polars.
         #[arg(long, value_parser = parse_engine)]
         engine: Option<EngineKind>,
+        /// Where the source lives, overriding `[engine] source`: `engine` (simulated in the
+        /// engine) or `postgres` (played into a real PostgreSQL; DuckDB holds the targets).
+        #[arg(long, value_parser = parse_source)]
+        source: Option<SourceKind>,
+        /// Run the scenario on two sources and compare them run by run, key for key, e.g.
+        /// `duckdb,postgres` (`duckdb` or `engine`: the source simulated in the engine).
+        #[arg(long, value_parser = parse_source_pair)]
+        compare_sources: Option<[SourceKind; 2]>,
+        /// Leave the throwaway PostgreSQL cluster running at the end and print how to connect.
+        #[arg(long)]
+        keep_postgres: bool,
     },
     /// Export a scenario's ground-truth history (every row version) as Parquet.
     Simulate {
@@ -94,6 +105,10 @@ enum Command {
         /// duckdb or polars.
         #[arg(long, value_parser = parse_engine)]
         engine: Option<EngineKind>,
+        /// Where the source lives, overriding `[engine] source`: `engine` (simulated in the
+        /// engine) or `postgres` (played into a real PostgreSQL; DuckDB holds the targets).
+        #[arg(long, value_parser = parse_source)]
+        source: Option<SourceKind>,
     },
     /// Run a scenario at every point of its [sweep] (churn × rows × seeds) and find the crossover points.
     Sweep {
@@ -119,6 +134,10 @@ enum Command {
         /// duckdb or polars.
         #[arg(long, value_parser = parse_engine)]
         engine: Option<EngineKind>,
+        /// Where the source lives, overriding `[engine] source`: `engine` (simulated in the
+        /// engine) or `postgres` (played into a real PostgreSQL; DuckDB holds the targets).
+        #[arg(long, value_parser = parse_source)]
+        source: Option<SourceKind>,
         /// Print nothing but errors.
         #[arg(long)]
         quiet: bool,
@@ -178,6 +197,10 @@ enum Command {
         /// duckdb or polars.
         #[arg(long, value_parser = parse_engine)]
         engine: Option<EngineKind>,
+        /// Where the source lives, overriding `[engine] source`: `engine` (simulated in the
+        /// engine) or `postgres` (played into a real PostgreSQL; DuckDB holds the targets).
+        #[arg(long, value_parser = parse_source)]
+        source: Option<SourceKind>,
     },
 }
 
@@ -196,12 +219,89 @@ fn parse_engine(text: &str) -> std::result::Result<EngineKind, String> {
     })
 }
 
-/// The scenario on the engine `--engine` named, when it named one.
-fn on_engine(mut loaded: LoadedScenario, engine: Option<EngineKind>) -> LoadedScenario {
+/// Two sources for `--compare-sources`: `duckdb,postgres`.
+fn parse_source_pair(text: &str) -> std::result::Result<[SourceKind; 2], String> {
+    let names: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [a, b] = names.as_slice() else {
+        return Err(format!("`{text}` is not two sources like duckdb,postgres"));
+    };
+    // The simulated source is named after the engine that simulates it, or `engine`.
+    let one = |name: &str| match EngineKind::from_name(name) {
+        Some(_) => Ok(SourceKind::Engine),
+        None => parse_source(name),
+    };
+    let pair = [one(a)?, one(b)?];
+    if pair[0] == pair[1] {
+        return Err(format!("`{text}` names the same source twice"));
+    }
+    Ok(pair)
+}
+
+/// `incrlab run --compare-sources`: both runs, the comparison table, `fidelity.json`; exit 1
+/// when a strategy's runs differ.
+fn compare_sources_command(
+    loaded: &LoadedScenario,
+    sources: [SourceKind; 2],
+    options: &RunOptions,
+    out: &Path,
+    quiet: bool,
+) -> Result<(), Error> {
+    let comparison = incrlab::fidelity::compare_sources(loaded, sources, options)?;
+    let json = serde_json::to_vec_pretty(&comparison)
+        .map_err(|e| Error::Invariant(format!("serializing the comparison: {e}")))?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io("cannot create", out, e))?;
+    let file = out.join("fidelity.json");
+    incrlab::fs_atomic::write_atomic(&file, &json)?;
+    if !quiet {
+        println!("{}", terminal::fidelity_table(&comparison));
+        println!("comparison: {}", file.display());
+    }
+    if comparison.all_same() {
+        Ok(())
+    } else {
+        Err(Error::SourcesDisagree {
+            strategies: comparison
+                .strategies
+                .iter()
+                .filter(|s| !s.same())
+                .map(|s| s.label.clone())
+                .collect(),
+        })
+    }
+}
+
+/// `engine` or `postgres`: where the source lives, for `--source`.
+fn parse_source(text: &str) -> std::result::Result<SourceKind, String> {
+    SourceKind::from_name(text).ok_or_else(|| {
+        let names: Vec<&str> = SourceKind::ALL.iter().map(|k| k.name()).collect();
+        format!("`{text}` is not a source; one of: {}", names.join(", "))
+    })
+}
+
+/// The scenario on the engine `--engine` and the source `--source` named, when they named
+/// one; refuses a pair that cannot run together.
+fn on_engine(
+    mut loaded: LoadedScenario,
+    engine: Option<EngineKind>,
+    source: Option<SourceKind>,
+) -> Result<LoadedScenario, Error> {
     if let Some(kind) = engine {
         loaded.scenario.engine.kind = kind;
     }
-    loaded
+    if let Some(source) = source {
+        loaded.scenario.engine.source = source;
+    }
+    let spec = &loaded.scenario.engine;
+    if spec.source == SourceKind::Postgres && spec.kind != EngineKind::Duckdb {
+        return Err(Error::Argument {
+            flag: "--source".into(),
+            message: format!(
+                "a PostgreSQL source stages its reads into DuckDB targets; the engine `{}` cannot hold them yet",
+                spec.kind.name()
+            ),
+        });
+    }
+    Ok(loaded)
 }
 
 fn budget(limit: Option<u64>) -> incrlab::footprint::MemoryBudget {
@@ -223,6 +323,9 @@ fn main() -> ExitCode {
         jobs: None,
         memory_limit: None,
         engine: None,
+        source: None,
+        compare_sources: None,
+        keep_postgres: false,
     });
     // An interrupted run kills the pipelines it started before it exits.
     incrlab::pipeline::install_interrupt_handler();
@@ -247,10 +350,29 @@ fn execute(command: Command) -> Result<(), Error> {
             jobs,
             memory_limit,
             engine,
+            source,
+            compare_sources,
+            keep_postgres,
         } => {
-            let loaded = on_engine(Scenario::load_or_quickstart(scenario.as_deref())?, engine);
+            if keep_postgres {
+                incrlab::engine::postgres::keep_clusters();
+            }
+            let loaded = on_engine(
+                Scenario::load_or_quickstart(scenario.as_deref())?,
+                engine,
+                source,
+            )?;
             let out = out.unwrap_or_else(|| Path::new("reports").join(&loaded.scenario.name));
             check_out_dir(&out)?;
+            if let Some(sources) = compare_sources {
+                let options = RunOptions {
+                    seed,
+                    jobs,
+                    memory: budget(memory_limit),
+                    ..RunOptions::default()
+                };
+                return compare_sources_command(&loaded, sources, &options, &out, quiet);
+            }
             let progress = Progress::new(u64::from(loaded.scenario.schedule.runs), quiet, "runs");
             let options = RunOptions {
                 seed,
@@ -287,6 +409,14 @@ fn execute(command: Command) -> Result<(), Error> {
                 );
                 print_report_path(&report);
             }
+            if keep_postgres && loaded.scenario.engine.source == SourceKind::Postgres {
+                // The server is incrlab's child and goes down with it (a parent-death signal),
+                // so incrlab stays in the foreground while it is kept.
+                eprintln!("keeping PostgreSQL up until Ctrl-C");
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(3600));
+                }
+            }
             Ok(())
         }
         Command::Simulate {
@@ -322,6 +452,7 @@ fn execute(command: Command) -> Result<(), Error> {
             out,
             memory_limit,
             engine,
+            source,
         } => {
             if !(tolerance.is_finite() && tolerance >= 0.0) {
                 return Err(Error::Argument {
@@ -332,8 +463,8 @@ fn execute(command: Command) -> Result<(), Error> {
             let files = check::scenario_files(&scenarios)?;
             let loaded: Vec<LoadedScenario> = check::load_all(&files)?
                 .into_iter()
-                .map(|l| on_engine(l, engine))
-                .collect();
+                .map(|l| on_engine(l, engine, source))
+                .collect::<Result<_, _>>()?;
             let options = check::CheckOptions {
                 baseline,
                 tolerance,
@@ -367,9 +498,10 @@ fn execute(command: Command) -> Result<(), Error> {
             check_idempotence,
             memory_limit,
             engine,
+            source,
             quiet,
         } => {
-            let loaded = on_engine(Scenario::load(&scenario)?, engine);
+            let loaded = on_engine(Scenario::load(&scenario)?, engine, source)?;
             let shard = shard
                 .map(|text| sweep::Shard::parse(&text))
                 .transpose()
@@ -463,8 +595,9 @@ fn execute(command: Command) -> Result<(), Error> {
             faults_overhead,
             memory_limit,
             engine,
+            source,
         } => {
-            let loaded = on_engine(Scenario::load(&scenario)?, engine);
+            let loaded = on_engine(Scenario::load(&scenario)?, engine, source)?;
             let results = runner::run(
                 &loaded,
                 &RunOptions {

@@ -145,6 +145,9 @@ lag = "1min"
 kind = "cdc"
 
 [[strategy]]
+kind = "xmin"
+
+[[strategy]]
 kind = "file_listing"
 file_identity = "name"
 

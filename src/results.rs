@@ -37,6 +37,9 @@ pub struct RunResults {
     /// The commits behind the timeline chart; saved as its own file (`timeline.json`).
     #[serde(skip)]
     pub timeline: Option<Timeline>,
+    /// What a real source (PostgreSQL) did to play the history, when the source was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_activity: Option<crate::engine::SourceActivity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +138,9 @@ pub struct RunRecord {
     /// `interval`: the event-time window `[from, to)` the run read (microseconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_window_us: Option<[i64; 2]>,
+    /// `xmin`: the snapshot's oldest transaction in flight at the run, the read's upper bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_xmin: Option<i64>,
     /// An outside pipeline's run that did not end well: why (a failed or killed last attempt,
     /// or a target that could not be read), naming the pipeline and what was wrong.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -26,6 +26,8 @@ pub enum Column {
     EventTime,
     /// The deletion flag of a soft delete.
     IsDeleted,
+    /// The id of the transaction that wrote the version (PostgreSQL's `xmin`).
+    Xid,
 }
 
 /// The physical type of a column (every engine maps it to its own).
@@ -46,6 +48,7 @@ impl Column {
             Column::Value => "value",
             Column::EventTime => "event_time",
             Column::IsDeleted => "is_deleted",
+            Column::Xid => "xid",
         }
     }
 
@@ -67,12 +70,14 @@ impl Column {
             Column::Value => history.value[i],
             Column::EventTime => history.event_time_us[i],
             Column::IsDeleted => history.is_deleted[i] as i64,
+            Column::Xid => history.xid[i],
         }
     }
 }
 
-/// A source row: one per key, its latest version, soft-deleted rows flagged.
-pub const SOURCE_ROW: [Column; 7] = [
+/// A source row: one per key, its latest version, soft-deleted rows flagged, with the id of
+/// the transaction that wrote it (what an `xmin` reader filters on).
+pub const SOURCE_ROW: [Column; 8] = [
     Column::Id,
     Column::Lsn,
     Column::UpdatedAt,
@@ -80,6 +85,7 @@ pub const SOURCE_ROW: [Column; 7] = [
     Column::Value,
     Column::EventTime,
     Column::IsDeleted,
+    Column::Xid,
 ];
 
 /// A mirror target row: the source row of a live key, without deletion state (a deleted key

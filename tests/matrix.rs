@@ -58,6 +58,11 @@ fn the_matrix_reproduces_the_seed_table_and_writes_a_reproducible_battery() {
     );
     assert_eq!(verdict(&cells, "interval", "event_lateness"), Partial);
     assert_eq!(verdict(&cells, "updated_at>+reconcile3", "deletes"), Yes);
+    // xmin: every commit below the snapshot, however late; no trace of a hard delete.
+    assert_eq!(verdict(&cells, "xmin", "late_commits"), Yes);
+    assert_eq!(verdict(&cells, "xmin", "updates"), Yes);
+    assert_eq!(verdict(&cells, "xmin", "deletes"), No);
+    assert_eq!(verdict(&cells, "xmin", "soft_deletes"), Yes);
 
     // Every verdict follows from its measured fraction.
     for c in &cells {

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::row::Column;
-use crate::scenario::{EngineKind, TargetModel, WriteMode};
+use crate::scenario::{EngineKind, EngineSpec, SourceKind, TargetModel, WriteMode};
 use crate::sim::History;
 
 /// Which rows a run reads. Bounds are exclusive unless the variant says otherwise.
@@ -49,6 +49,11 @@ pub enum ReadSpec {
     LogAfter(i64),
     /// Source rows with `event_time` in `[from_us, to_us)`: an interval and its lookback.
     EventTimeWindow { from_us: i64, to_us: i64 },
+    /// Source rows whose last writer's transaction id lies in `[from, to)`, where `to` is the
+    /// oldest transaction in flight at the read (`pg_snapshot_xmin`): every row below it is
+    /// committed, every later commit lands at or above it. In the simulator's xids; a real
+    /// source maps them onto its own.
+    XidRange { from: i64, to: i64 },
     /// Every row of these files of the landing directory (names, in listing order). A key can
     /// appear in several of them.
     Files(Vec<String>),
@@ -83,6 +88,28 @@ pub struct ReadStats {
     pub max_id: Option<i64>,
     pub max_updated_at_us: Option<i64>,
     pub max_lsn: Option<i64>,
+}
+
+/// What a real source did to play the history: exact counts (the same history plays the same
+/// way) and the time it took (the `_ms` fields).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceActivity {
+    /// Transactions really held open across a run tick, each on its own connection.
+    pub spanning_transactions: u64,
+    /// The most transactions held open at once, at any tick.
+    pub max_open_at_once: u64,
+    /// Transactions that began and committed between two ticks, applied in bulk.
+    pub bulk_transactions: u64,
+    /// Real transactions those were applied in.
+    pub bulk_groups: u64,
+    /// Statements run one at a time (those of the open transactions).
+    pub single_statements: u64,
+    /// Wall time applying the history, the initial load included.
+    pub apply_ms: f64,
+    /// Of `apply_ms`, the initial load.
+    pub load_ms: f64,
+    /// Wall time of the strategies' reads in the source.
+    pub read_ms: f64,
 }
 
 /// Target rows one write (or a run's writes) changed, by operation, as the engine reports
@@ -247,6 +274,20 @@ pub trait Source {
     /// change log, as one bulk operation.
     fn apply_changes(&mut self, history: &History, range: Range<usize>) -> Result<()>;
 
+    /// Brings the source to "as of `at_us`", where `range` is what committed since the last
+    /// call. A source that holds transactions in flight (PostgreSQL) also begins, at their
+    /// begin, the ones that started by `at_us` and commit later, and leaves them open on their
+    /// own connections; a simulated source only applies `range`.
+    fn advance_to(&mut self, history: &History, range: Range<usize>, at_us: i64) -> Result<()> {
+        let _ = at_us;
+        self.apply_changes(history, range)
+    }
+
+    /// What a real source did to play the history so far (`None` for a simulated one).
+    fn activity(&self) -> Option<SourceActivity> {
+        None
+    }
+
     /// The time of a bare copy of the live source rows in the engine's own bulk path: the floor
     /// under full reprocessing's per-run time (`incrlab bench`).
     fn bare_copy_time(&mut self) -> Result<Duration>;
@@ -367,6 +408,26 @@ pub fn open(kind: EngineKind, storage: TargetStorage<'_>) -> Result<Box<dyn Engi
         EngineKind::Duckdb => Box::new(open_duckdb(storage)?),
         EngineKind::Polars => Box::new(polars::PolarsEngine::open(storage)),
     })
+}
+
+/// Opens the engine a scenario's `[engine]` section describes: `kind` holds the targets, and
+/// the source lives in it or, with `source = "postgres"`, in a real PostgreSQL (a throwaway
+/// cluster, or the server `url` / `INCRLAB_POSTGRES_URL` names), stopped when the engine drops.
+pub fn open_for(spec: &EngineSpec, storage: TargetStorage<'_>) -> Result<Box<dyn Engine>> {
+    match spec.source {
+        SourceKind::Engine => open(spec.kind, storage),
+        SourceKind::Postgres => {
+            let url = spec.url.clone().or_else(|| {
+                std::env::var("INCRLAB_POSTGRES_URL")
+                    .ok()
+                    .filter(|u| !u.is_empty())
+            });
+            Ok(Box::new(postgres::PostgresSourced::open(
+                url.as_deref(),
+                open_duckdb(storage)?,
+            )?))
+        }
+    }
 }
 
 /// Two engines in lockstep (`first` answers, `second` is checked against it call by call):

@@ -27,6 +27,8 @@ use crate::verify::{DivergenceClass, WatchedKey};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Version {
     pub lsn: i64,
+    /// The transaction that wrote it.
+    pub xid: i64,
     pub op: Op,
     pub begin_us: i64,
     pub statement_us: i64,
@@ -83,6 +85,7 @@ pub fn versions_of_keys(history: &History, keys: &[i64]) -> Vec<Vec<Version>> {
         for &(_, slot) in slots[from..].iter().take_while(|&&(k, _)| k == id) {
             out[slot].push(Version {
                 lsn: history.lsn[i],
+                xid: history.xid[i],
                 op: history.op[i],
                 begin_us: history.begin_us[i],
                 statement_us: history.statement_us[i],
@@ -122,6 +125,7 @@ fn planned_read(strategy: &dyn Strategy, r: &RunRecord) -> ReadSpec {
         run: r.run,
         time_us: r.time_us,
         landed: &[],
+        snapshot_xmin: r.snapshot_xmin,
     };
     strategy.plan(&state, &ctx).spec
 }
@@ -147,6 +151,9 @@ fn describe(read: &ReadSpec, r: &RunRecord) -> String {
         ReadSpec::LogAfter(offset) => format!("read log entries lsn > {offset}"),
         &ReadSpec::EventTimeWindow { from_us, to_us } => {
             format!("read event_time in [{}, {})", s(from_us), s(to_us))
+        }
+        &ReadSpec::XidRange { from, to } => {
+            format!("read rows last written by transactions {from} to {} (the oldest still in flight: {to})", to - 1)
         }
         ReadSpec::Files(_) => format!(
             "read the landed files not processed yet ({} rows)",
@@ -201,6 +208,7 @@ fn versions_read(read: &ReadSpec, key: i64, versions: &[Version], time_us: i64) 
             v.updated_at_us >= from_us && !skipped
         }
         ReadSpec::EventTimeWindow { from_us, to_us } => (from_us..to_us).contains(&v.event_time_us),
+        ReadSpec::XidRange { from, to } => (from..to).contains(&v.xid),
         // Which files held which version is the landing's business; the story does not guess.
         ReadSpec::Files(_) | ReadSpec::LogAfter(_) => false,
     };

@@ -78,7 +78,7 @@ pub fn lines(r: &RunResults) -> Vec<String> {
         format!(
             "scenario {} · {} · {} initial rows · {} runs + {} drain · {} strategies",
             r.scenario,
-            r.scenario_as_run.engine.kind.name(),
+            super::terminal::engine_and_source(&r.scenario_as_run.engine),
             r.scenario_as_run.table.rows,
             r.runs,
             r.drain_runs,
@@ -135,8 +135,41 @@ pub fn lines(r: &RunResults) -> Vec<String> {
             s.sql_ms
         ));
     }
+    out.extend(source_lines(r, strategy_ms));
     out.extend(pipeline_overhead_lines(r));
     out
+}
+
+/// What a real source (PostgreSQL) took: the initial load and its rate, playing the runs'
+/// transactions, the strategies' reads as a share of their time, and the transactions held
+/// open.
+fn source_lines(r: &RunResults, strategy_ms: f64) -> Vec<String> {
+    let Some(a) = &r.source_activity else {
+        return Vec::new();
+    };
+    let rows = r.scenario_as_run.table.rows as f64;
+    vec![
+        format!(
+            "source: initial load {:.1} ms ({:.0} rows/s, COPY + indexes + ANALYZE), runs' transactions {:.1} ms",
+            a.load_ms,
+            rows / (a.load_ms / 1e3).max(1e-9),
+            a.apply_ms - a.load_ms
+        ),
+        format!(
+            "source: strategies' reads {:.1} ms, {:.0}% of the strategies' {:.1} ms",
+            a.read_ms,
+            100.0 * a.read_ms / strategy_ms.max(1e-9),
+            strategy_ms
+        ),
+        format!(
+            "source: {} transactions held open across a tick (at most {} at once), {} statements one by one; {} transactions applied in bulk in {} groups",
+            a.spanning_transactions,
+            a.max_open_at_once,
+            a.single_statements,
+            a.bulk_transactions,
+            a.bulk_groups
+        ),
+    ]
 }
 
 /// incrlab's own work per outside pipeline run, apart from the pipeline's process: bringing

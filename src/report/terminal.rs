@@ -47,6 +47,15 @@ pub fn verdict_table(results: &RunResults, color: bool) -> Table {
 }
 
 /// The lines printed under the table: what the columns mean and how the run can be repeated.
+/// The engine, and where the source lived when it was not in the engine: `duckdb`, or
+/// `duckdb · source postgres`.
+pub fn engine_and_source(spec: &crate::scenario::EngineSpec) -> String {
+    match spec.source {
+        crate::scenario::SourceKind::Engine => spec.kind.name().to_string(),
+        source => format!("{} · source {}", spec.kind.name(), source.name()),
+    }
+}
+
 /// `scenario` is the file the run came from, so the `explain` line can be run as printed.
 /// `scenario` is the file the run read (`None`: the built-in quickstart, which `explain`
 /// runs when given no file).
@@ -55,7 +64,7 @@ pub fn summary_lines(results: &RunResults, scenario: Option<&std::path::Path>) -
         "scenario {} · seed {} · {} · {} runs + {} drain · history {} changes · digest {}",
         results.scenario,
         results.seed,
-        results.scenario_as_run.engine.kind.name(),
+        engine_and_source(&results.scenario_as_run.engine),
         results.runs,
         results.drain_runs,
         results.history_rows,
@@ -201,4 +210,39 @@ pub fn audit_lines(audit: &crate::sim::Audit) -> Vec<String> {
             "churn: asked for {ai} inserts, {au} updates, {ad} deletes; the history holds {pi}, {pu}, {pd}"
         ),
     ]
+}
+
+/// The `--compare-sources` table: per strategy, the permanent divergence on each source and
+/// whether every run agreed key for key.
+pub fn fidelity_table(c: &crate::fidelity::SourceComparison) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    let mut header = vec!["strategy".to_string()];
+    for source in &c.sources {
+        header.push(format!("permanent on {}", source.name()));
+        header.push(format!("worst on {}", source.name()));
+    }
+    header.push("runs".into());
+    header.push("verdict".into());
+    table.set_header(header);
+    let class = |d: &crate::verify::Divergence| {
+        format!(
+            "{} missing, {} stale, {} ghost, {} dup",
+            d.missing, d.stale, d.ghost, d.duplicate
+        )
+    };
+    for s in &c.strategies {
+        let mut row = vec![Cell::new(&s.label)];
+        for (p, w) in s.permanent.iter().zip(&s.worst) {
+            row.push(Cell::new(class(p)));
+            row.push(Cell::new(w.total()).set_alignment(CellAlignment::Right));
+        }
+        row.push(Cell::new(s.runs).set_alignment(CellAlignment::Right));
+        row.push(Cell::new(match &s.first_difference {
+            None => "same key for key, every run".to_string(),
+            Some(d) => format!("differs: {d}"),
+        }));
+        table.add_row(row);
+    }
+    table
 }

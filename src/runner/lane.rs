@@ -261,6 +261,9 @@ fn run_lane(
         attempts,
         crashed_at,
         event_window_us,
+        snapshot_xmin: (lane.spec.kind == crate::scenario::StrategyKind::Xmin)
+            .then_some(ctx.snapshot_xmin)
+            .flatten(),
         failure: None,
         watched: None,
     });

@@ -83,8 +83,8 @@ impl std::fmt::Debug for ProgressHook {
 
 /// Runs the scenario on the engine its `[engine]` section names.
 pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> {
-    let kind = loaded.scenario.engine.kind;
-    run_with(loaded, options, |storage| engine::open(kind, storage))
+    let spec = loaded.scenario.engine.clone();
+    run_with(loaded, options, |storage| engine::open_for(&spec, storage))
 }
 
 /// Runs the scenario on the engine `open` returns for the target storage the scenario needs
@@ -197,7 +197,7 @@ pub fn run_with(
 
     let load_started = Instant::now();
     let initial = history.committed_between(i64::MIN, 0);
-    engine.apply_changes(&history, initial.clone())?;
+    engine.advance_to(&history, initial.clone(), 0)?;
     if let Some(source) = &mut released {
         source.apply_changes(&history, initial.clone())?;
     }
@@ -220,6 +220,10 @@ pub fn run_with(
         (last_scheduled + interval).max(ceil_to_multiple(history.last_commit_us(), interval));
 
     let mut drain_runs = 0u32;
+    let reads_xids = scenario
+        .strategies
+        .iter()
+        .any(|s| s.kind == StrategyKind::Xmin);
     let mut bare_copies: Vec<Duration> = Vec::new();
     // A reconciling strategy needs room for one reconciliation inside the drain.
     let max_drain_runs = scenario
@@ -250,11 +254,13 @@ pub fn run_with(
             run: run_number,
             time_us,
             landed: &[],
+            // One pass over the history per run, so only when a strategy reads by xid.
+            snapshot_xmin: reads_xids.then(|| history.snapshot_xmin_at(time_us)),
         };
 
         let advance_started = Instant::now();
         let committed = history.committed_between(applied_up_to, time_us);
-        engine.apply_changes(&history, committed.clone())?;
+        engine.advance_to(&history, committed.clone(), time_us)?;
         if let Some(source) = &mut released {
             let handover_started = Instant::now();
             source.apply_changes(&history, committed.clone())?;
@@ -430,6 +436,7 @@ pub fn run_with(
         timings,
         scenario_as_run: scenario,
         timeline: Some(timeline),
+        source_activity: engine.activity(),
     })
 }
 
@@ -460,11 +467,11 @@ fn ceil_to_multiple(t: i64, step: i64) -> i64 {
 pub fn time_initial_load(loaded: &LoadedScenario, seed: Option<u64>) -> Result<InitialLoadTime> {
     let seed = seed.unwrap_or(loaded.scenario.seed);
     let (history, generation) = generate_timed(&loaded.scenario, seed);
-    let mut engine = engine::open(loaded.scenario.engine.kind, TargetStorage::Memory)?;
+    let mut engine = engine::open_for(&loaded.scenario.engine, TargetStorage::Memory)?;
     let initial = history.committed_between(i64::MIN, 0);
     let rows = initial.len() as u64;
     let started = Instant::now();
-    engine.apply_changes(&history, initial)?;
+    engine.advance_to(&history, initial, 0)?;
     let load = started.elapsed();
     drop(engine);
     // The floor, on a fresh engine as well, so both start from the same empty state.

@@ -243,6 +243,7 @@ impl PipelineLane {
             attempts: attempt,
             crashed_at,
             event_window_us: None,
+            snapshot_xmin: None,
             failure,
             watched: None,
         });

@@ -5,54 +5,22 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::owned_dir;
 
 const PREFIX: &str = "incrlab-run-";
 
 /// Creates this run's working directory (removed when the returned guard drops), after
 /// removing the ones whose owner process no longer exists.
 pub(super) fn create() -> Result<tempfile::TempDir> {
-    let temp = std::env::temp_dir();
-    remove_orphans(&temp);
-    tempfile::Builder::new()
-        .prefix(&format!("{PREFIX}{}-", std::process::id()))
-        .tempdir()
-        .map_err(|e| Error::io("cannot create a working directory", temp, e))
+    remove_orphans(&std::env::temp_dir());
+    owned_dir::create(PREFIX, "a working directory")
 }
 
 /// Removes `dir`'s `incrlab-run-<pid>-…` directories whose process `pid` is not running.
 /// Best effort: a directory it cannot read or remove is left for a later run.
 pub fn remove_orphans(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut removed = Vec::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = owner_pid(&name) else {
-            continue;
-        };
-        let orphan = pid != std::process::id() && !is_running(pid) && entry.path().is_dir();
-        if orphan && std::fs::remove_dir_all(entry.path()).is_ok() {
-            removed.push(entry.path());
-        }
-    }
-    removed.sort();
-    removed
-}
-
-/// The owner's pid in a working directory's name, if the name is one.
-fn owner_pid(name: &str) -> Option<u32> {
-    let rest = name.strip_prefix(PREFIX)?;
-    let (pid, _random) = rest.split_once('-')?;
-    pid.parse().ok()
-}
-
-/// Whether a process with this pid exists (Linux: its `/proc` entry). Where `/proc` is not
-/// mounted, every owner counts as running and nothing is removed.
-fn is_running(pid: u32) -> bool {
-    let proc_dir = Path::new("/proc");
-    !proc_dir.join("self").exists() || proc_dir.join(pid.to_string()).exists()
+    owned_dir::remove_orphans(dir, PREFIX, |_| {})
 }
 
 #[cfg(test)]
@@ -78,12 +46,5 @@ mod tests {
         assert_eq!(removed, vec![orphan.clone()]);
         assert!(!orphan.exists());
         assert!(live.exists() && unrelated.exists());
-    }
-
-    #[test]
-    fn only_names_of_working_directories_carry_an_owner() {
-        assert_eq!(owner_pid("incrlab-run-4242-Xyz"), Some(4242));
-        assert_eq!(owner_pid("incrlab-run-Xyz"), None);
-        assert_eq!(owner_pid("other-4242-x"), None);
     }
 }

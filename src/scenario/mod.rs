@@ -42,8 +42,8 @@ pub use strategy_spec::{
 };
 pub use study::{CostSpec, SweepSpec};
 pub use world::{
-    Churn, ClockStep, DeleteMode, EngineKind, EngineSpec, EventTime, Landing, Schedule, Table,
-    Timestamps, Transactions, Writers,
+    Churn, ClockStep, DeleteMode, EngineKind, EngineSpec, EventTime, Landing, Schedule, SourceKind,
+    Table, Timestamps, Transactions, Writers,
 };
 
 use crate::error::{Error, Result};

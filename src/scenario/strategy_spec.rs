@@ -14,6 +14,8 @@ pub enum StrategyKind {
     Cdc,
     FileListing,
     Interval,
+    /// Rows whose last writer's transaction id lies in `[watermark, snapshot_xmin)`.
+    Xmin,
 }
 
 impl StrategyKind {
@@ -25,6 +27,7 @@ impl StrategyKind {
             StrategyKind::Cdc => "cdc",
             StrategyKind::FileListing => "file_listing",
             StrategyKind::Interval => "interval",
+            StrategyKind::Xmin => "xmin",
         }
     }
 }

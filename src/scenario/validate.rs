@@ -59,6 +59,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             return problem(key, format!("run {run} is listed twice"));
         }
     }
+    validate_engine(s)?;
     validate_churn(s)?;
     validate_writers(s)?;
     validate_transactions(s)?;
@@ -70,6 +71,32 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     super::validate_pipeline::validate_pipelines(s)?;
     super::validate_pipeline::validate_pipeline_expectations(s)?;
     validate_expectations(s)
+}
+
+fn validate_engine(s: &Scenario) -> Result<(), Problem> {
+    use super::{EngineKind, SourceKind};
+    let engine = &s.engine;
+    if engine.source == SourceKind::Postgres && engine.kind != EngineKind::Duckdb {
+        return problem(
+            "engine.source",
+            format!(
+                "a PostgreSQL source stages its reads into DuckDB targets; `kind = \"{}\"` cannot hold them yet (use kind = \"duckdb\")",
+                engine.kind.name()
+            ),
+        );
+    }
+    if let Some(url) = &engine.url {
+        if engine.source != SourceKind::Postgres {
+            return problem("engine.url", "applies only with source = \"postgres\"");
+        }
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return problem(
+                "engine.url",
+                format!("`{url}` is not a PostgreSQL URL (postgres://user@host:port/db)"),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn validate_faults(s: &Scenario) -> Result<(), Problem> {

@@ -6,11 +6,52 @@ use serde::{Deserialize, Serialize};
 use super::{Amount, CountDist, DurationDist, Micros};
 
 /// `[engine]`: the engine a scenario runs on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EngineSpec {
+    /// The engine that holds the targets (and, unless `source` says otherwise, the source).
     #[serde(default)]
     pub kind: EngineKind,
+    /// Where the source lives: in the engine itself (`engine`, the default), or in a real
+    /// PostgreSQL that the history is played into as real transactions (`postgres`).
+    #[serde(default, skip_serializing_if = "SourceKind::is_engine")]
+    pub source: SourceKind,
+    /// An existing PostgreSQL server to use for `source = "postgres"` (in a schema of its own,
+    /// dropped afterwards) instead of a throwaway cluster; `INCRLAB_POSTGRES_URL` also sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Where a scenario's source lives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// In the engine that holds the targets: the simulated source.
+    #[default]
+    Engine,
+    /// A real PostgreSQL: transactions held open across run ticks, ids from a real sequence,
+    /// change data from a real logical replication slot.
+    Postgres,
+}
+
+impl SourceKind {
+    pub const ALL: [SourceKind; 2] = [SourceKind::Engine, SourceKind::Postgres];
+
+    pub fn is_engine(&self) -> bool {
+        *self == SourceKind::Engine
+    }
+
+    /// The source `name` spells, as `[engine] source` and `--source` spell it.
+    pub fn from_name(name: &str) -> Option<SourceKind> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Engine => "engine",
+            SourceKind::Postgres => "postgres",
+        }
+    }
 }
 
 /// The engines incrlab can run a scenario on.

@@ -11,6 +11,7 @@ mod full;
 mod interval;
 mod updated_at;
 mod watermark_id;
+mod xmin;
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,7 @@ pub use full::Full;
 pub use interval::Interval;
 pub use updated_at::UpdatedAt;
 pub use watermark_id::WatermarkId;
+pub use xmin::Xmin;
 
 use crate::engine::{ReadRequest, ReadStats};
 use crate::landing::ListedFile;
@@ -68,6 +70,10 @@ pub struct RunContext<'a> {
     pub time_us: i64,
     /// The landing directory's listing at the run (empty unless a strategy lists files).
     pub landed: &'a [ListedFile],
+    /// The oldest transaction id in flight at the run, or the next one to be handed out
+    /// (`History::snapshot_xmin_at`): what an `xmin` reader's snapshot says. Computed only
+    /// when a strategy reads by transaction id.
+    pub snapshot_xmin: Option<i64>,
 }
 
 pub trait Strategy: Send + Sync {
@@ -116,6 +122,7 @@ pub fn from_spec(spec: &StrategySpec, interval_us: i64) -> Box<dyn Strategy> {
             size_us: interval_us,
             lookback: spec.lookback(),
         }),
+        StrategyKind::Xmin => Box::new(Xmin),
     }
 }
 

@@ -97,6 +97,7 @@ mod tests {
         run: 2,
         time_us: 0,
         landed: &[],
+        snapshot_xmin: None,
     };
 
     fn read_with_max(max: i64) -> ReadStats {

@@ -29,6 +29,7 @@ use duckdb::Connection;
 
 use error::DuckDbContext;
 use profiling::{cpu_time_s, source_scan, ColumnWidths, SourceScan};
+pub(crate) use source_batch::arrow_type;
 use source_batch::change_log_batch;
 use sql::{batch_name, chunks_name, schema, select_for, OP_DELETE};
 
@@ -389,6 +390,43 @@ impl DuckDbEngine {
     }
 }
 
+impl DuckDbEngine {
+    /// Stages rows read from another system (a PostgreSQL source) as `target`'s pending batch:
+    /// `rows` holds the mirror row's columns and `gone`, in that order and with the mirror
+    /// table's types. It lands through the `arrow` table function as one bulk insert;
+    /// `scanned` is what the other system's scans counted, reported as the read's.
+    pub(crate) fn stage_rows(
+        &mut self,
+        target: TargetId,
+        spec: ReadSpec,
+        rows: duckdb::arrow::record_batch::RecordBatch,
+        scanned: (u64, u64),
+    ) -> Result<ReadStats> {
+        let name = batch_name(target);
+        self.restage(target, "TABLE")?;
+        let started = Instant::now();
+        let staged = if rows.num_rows() == 0 {
+            // The shape of every staged batch, with no rows (and no scan).
+            self.conn.execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE {name} AS {} LIMIT 0",
+                select_for(&ReadSpec::All)
+            ))
+        } else {
+            let registration = ArrowBatchRegistration::new(rows);
+            self.conn
+                .execute(
+                    &format!("CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM arrow(?)"),
+                    [&registration],
+                )
+                .map(|_| ())
+        };
+        self.sql_time += started.elapsed();
+        staged.context(|| format!("staging the rows read for {name}"))?;
+        let (rows, bytes) = scanned;
+        self.summarise(target, spec, SourceScan { rows, bytes })
+    }
+}
+
 impl Engine for DuckDbEngine {
     fn name(&self) -> &'static str {
         error::ENGINE
@@ -418,20 +456,18 @@ impl Source for DuckDbEngine {
         self.sql_time += started.elapsed();
         appended?;
 
-        let cols = column_list(&MIRROR_ROW);
+        let cols = column_list(&crate::row::SOURCE_ROW);
         let in_range = format!("lsn BETWEEN {first_lsn} AND {last_lsn}");
         let sql = if only_inserts {
             // Fresh ids only: nothing to replace, one version per key. (Reading the Arrow batch
             // a second time instead made the whole 1M-row load 133 ms against 103 ms.)
-            format!(
-                "INSERT INTO source SELECT {cols}, is_deleted FROM change_log WHERE {in_range};"
-            )
+            format!("INSERT INTO source SELECT {cols} FROM change_log WHERE {in_range};")
         } else {
             // Applying in commit order = keeping each key's last version in the range.
             format!(
                 "BEGIN;
                  DELETE FROM source WHERE id IN (SELECT id FROM change_log WHERE {in_range});
-                 INSERT INTO source SELECT {cols}, is_deleted FROM change_log WHERE {in_range}
+                 INSERT INTO source SELECT {cols} FROM change_log WHERE {in_range}
                      QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1 AND op <> {OP_DELETE};
                  COMMIT;"
             )

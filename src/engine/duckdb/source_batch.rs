@@ -14,7 +14,7 @@ use crate::row::{Column, ColumnType, SOURCE_ROW};
 use crate::sim::History;
 
 /// Arrow's type for a row column.
-pub(super) fn arrow_type(column: Column) -> DataType {
+pub(crate) fn arrow_type(column: Column) -> DataType {
     match column.column_type() {
         ColumnType::Int64 => DataType::Int64,
         ColumnType::Int32 => DataType::Int32,
@@ -51,6 +51,7 @@ fn column_array(h: &History, column: Column, range: Range<usize>) -> ArrayRef {
             h.writer[range].iter().map(|&w| w as i32),
         )),
         Column::IsDeleted => Arc::new(BooleanArray::from(h.is_deleted[range].to_vec())),
+        Column::Xid => ints(&h.xid),
     }
 }
 

@@ -113,6 +113,9 @@ pub(super) fn select_for(spec: &ReadSpec) -> String {
         &ReadSpec::EventTimeWindow { from_us, to_us } => format!(
             "SELECT {source_cols} FROM source WHERE event_time >= {from_us} AND event_time < {to_us}"
         ),
+        &ReadSpec::XidRange { from, to } => {
+            format!("SELECT {source_cols} FROM source WHERE xid >= {from} AND xid < {to}")
+        }
         ReadSpec::Files(_) => unreachable!("file reads are staged from polars, not from SQL"),
     }
 }
@@ -130,6 +133,7 @@ pub(super) fn generated_tables(rows: u64) -> String {
             Column::Value => "(i * 2654435761) % 1000000".to_string(),
             Column::EventTime => "i * 997".to_string(),
             Column::IsDeleted => "false".to_string(),
+            Column::Xid => "i".to_string(),
         };
         format!("CAST({expr} AS {}) AS {}", sql_type(c), c.name())
     };

@@ -45,6 +45,7 @@ fn history_column(h: &History, column: RowColumn, range: Range<usize>) -> Column
                 .collect::<Vec<_>>(),
         ),
         RowColumn::IsDeleted => Column::new(column.name().into(), &h.is_deleted[range.clone()]),
+        RowColumn::Xid => ints(&h.xid),
     }
 }
 

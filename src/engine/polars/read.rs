@@ -99,6 +99,9 @@ impl PolarsEngine {
                         .and(col("event_time").lt(lit(to_us))),
                 ),
             ),
+            &ReadSpec::XidRange { from, to } => {
+                of_source(source().filter(col("xid").gt_eq(lit(from)).and(col("xid").lt(lit(to)))))
+            }
             ReadSpec::Files(_) => {
                 return Err(Error::Invariant(
                     "file reads are scans of the landed files, not of the source".into(),

@@ -35,6 +35,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::{Pid, User};
 
 use crate::error::{Error, Result};
+use crate::owned_dir;
+pub use crate::owned_dir::is_running;
 
 const PREFIX: &str = "incrlab-pg-";
 /// The role `initdb` creates and incrlab connects as (trust authentication on the socket).
@@ -187,14 +189,9 @@ impl Cluster {
     }
 
     pub fn start_with(binaries: &Binaries) -> Result<Cluster> {
-        let temp = std::env::temp_dir();
-        remove_orphans(&temp);
+        remove_orphans(&std::env::temp_dir());
         let user = ServerUser::choose()?;
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{PREFIX}{}-", std::process::id()))
-            .tempdir_in(&temp)
-            .map_err(|e| Error::io("cannot create the PostgreSQL cluster directory", &temp, e))?
-            .keep();
+        let dir = owned_dir::create(PREFIX, "the PostgreSQL cluster directory")?.keep();
         // From here on the directory is ours to remove, whatever fails.
         let mut cluster = Cluster {
             dir,
@@ -272,8 +269,10 @@ impl Cluster {
             // no fsync, because the cluster is thrown away. `synchronous_commit` stays on:
             // logical decoding reads WAL only up to the flushed position, so an asynchronous
             // commit could be missing from a slot read right after it.
+            // Every transaction open across a tick holds a connection of its own: room for a
+            // scenario's long transactions.
             .args(["-c", "wal_level=logical", "-c", "max_replication_slots=64"])
-            .args(["-c", "max_wal_senders=8", "-c", "max_connections=200"])
+            .args(["-c", "max_wal_senders=8", "-c", "max_connections=1000"])
             .args([
                 "-c",
                 "autovacuum=off",
@@ -361,8 +360,12 @@ impl Cluster {
 
     /// A new connection to the cluster's `postgres` database.
     pub fn connect(&self) -> Result<postgres::Client> {
-        postgres::Client::connect(&self.conninfo(), postgres::NoTls)
-            .map_err(|e| Error::Postgres(format!("cannot connect to {}: {e}", self.conninfo())))
+        postgres::Client::connect(&self.conninfo(), postgres::NoTls).map_err(|e| {
+            let reason = e
+                .as_db_error()
+                .map_or(e.to_string(), |db| db.message().to_string());
+            Error::Postgres(format!("cannot connect to {}: {reason}", self.conninfo()))
+        })
     }
 
     /// The loopback TCP port the server listens on.
@@ -428,19 +431,27 @@ impl Drop for Cluster {
 }
 
 /// Fast shutdown (SIGINT: roll back open transactions, disconnect, checkpoint), then
-/// immediate (SIGQUIT), then SIGKILL, each after [`STOP_TIMEOUT`]; reaps the child.
+/// immediate (SIGQUIT), then SIGKILL, each given [`STOP_TIMEOUT`] to end the server; reaps it.
 fn stop_server(pid: i32, child: &mut Child) {
+    escalate(pid, || matches!(child.try_wait(), Ok(Some(_))));
+    let _ = child.wait();
+}
+
+/// Sends `pid` SIGINT, SIGQUIT, then SIGKILL, each time waiting up to [`STOP_TIMEOUT`] for
+/// `gone` to say it ended; stops early once a signal cannot be delivered (no such process).
+fn escalate(pid: i32, mut gone: impl FnMut() -> bool) {
     for signal in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGKILL] {
-        let _ = kill(Pid::from_raw(pid), signal);
+        if kill(Pid::from_raw(pid), signal).is_err() {
+            return;
+        }
         let asked = Instant::now();
         while asked.elapsed() < STOP_TIMEOUT {
-            if let Ok(Some(_)) = child.try_wait() {
+            if gone() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-    let _ = child.wait();
 }
 
 /// Stops every cluster this process still runs and removes their directories: for the
@@ -454,50 +465,22 @@ pub fn stop_all() -> usize {
     running.len()
 }
 
-/// Stops a server that is not our child (we cannot reap it): signals, then waits for its
-/// pid to go.
+/// Stops a server that is not our child (we cannot reap it): it is gone when its pid is.
 fn stop_by_pid(pid: i32) {
-    for signal in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGKILL] {
-        if kill(Pid::from_raw(pid), signal).is_err() {
-            return;
-        }
-        let asked = Instant::now();
-        while asked.elapsed() < STOP_TIMEOUT {
-            if !is_running(pid as u32) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+    escalate(pid, || !is_running(pid as u32));
 }
 
 /// Removes `dir`'s `incrlab-pg-<pid>-…` cluster directories whose incrlab `pid` is gone,
 /// stopping the server still running in one first (its `postmaster.pid` names it). Best
 /// effort: what cannot be removed is left for a later run. Returns what it removed.
 pub fn remove_orphans(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut removed = Vec::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(owner) = owner_pid(&name) else {
-            continue;
-        };
-        if owner == std::process::id() || is_running(owner) || !entry.path().is_dir() {
-            continue;
-        }
-        if let Some(server) = postmaster_pid(&entry.path().join("data")) {
+    owned_dir::remove_orphans(dir, PREFIX, |cluster| {
+        if let Some(server) = postmaster_pid(&cluster.join("data")) {
             if is_postgres(server) {
                 stop_by_pid(server as i32);
             }
         }
-        if std::fs::remove_dir_all(entry.path()).is_ok() {
-            removed.push(entry.path());
-        }
-    }
-    removed.sort();
-    removed
+    })
 }
 
 /// The server pid a data directory's `postmaster.pid` names (its first line).
@@ -516,30 +499,6 @@ fn is_postgres(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|comm| comm.trim() == "postgres")
         .unwrap_or(false)
-}
-
-fn owner_pid(name: &str) -> Option<u32> {
-    let rest = name.strip_prefix(PREFIX)?;
-    let (pid, _random) = rest.split_once('-')?;
-    pid.parse().ok()
-}
-
-/// Whether a process with this pid runs (Linux: its `/proc` entry, not a zombie waiting to be
-/// reaped). Where `/proc` is not mounted, every process counts as running and nothing is
-/// removed.
-pub fn is_running(pid: u32) -> bool {
-    let proc_dir = Path::new("/proc");
-    if !proc_dir.join("self").exists() {
-        return true;
-    }
-    match std::fs::read_to_string(proc_dir.join(pid.to_string()).join("stat")) {
-        // The state follows the command name in parentheses, which may itself hold spaces.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
-            .unwrap_or(true),
-        Err(_) => false,
-    }
 }
 
 #[cfg(test)]
@@ -601,12 +560,5 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["15", "13", "9.6"]);
-    }
-
-    #[test]
-    fn only_cluster_directory_names_carry_an_owner() {
-        assert_eq!(owner_pid("incrlab-pg-4242-Xyz"), Some(4242));
-        assert_eq!(owner_pid("incrlab-run-4242-Xyz"), None);
-        assert_eq!(owner_pid("incrlab-pg-Xyz"), None);
     }
 }
