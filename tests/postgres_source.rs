@@ -357,3 +357,40 @@ fn a_bad_pair_of_sources_is_refused_before_anything_runs() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("same source twice"), "{stderr}");
 }
+
+/// Rows scanned are PostgreSQL's own statistics: a sequential scan of the whole table counts
+/// every row it returns, an indexed `id > wm` read counts the heap rows its index scan fetched
+/// (about what it returns, far fewer than the table), and a second run counts the same.
+#[test]
+fn rows_scanned_are_postgres_statistics_and_repeat_exactly() {
+    if !postgres_here() {
+        return;
+    }
+    let mut loaded = load_text(SMALL).unwrap();
+    loaded.scenario.table.rows = 5_000;
+    loaded.scenario.engine.source = SourceKind::Postgres;
+    let first = runner::run(&loaded, &RunOptions::default()).unwrap();
+    let again = runner::run(&loaded, &RunOptions::default()).unwrap();
+    let scans = |r: &incrlab::results::RunResults| -> Vec<Vec<u64>> {
+        r.strategies
+            .iter()
+            .map(|s| s.per_run.iter().map(|p| p.rows_scanned).collect())
+            .collect()
+    };
+    assert_eq!(scans(&first), scans(&again));
+    let by_label = |label: &str| first.strategies.iter().find(|s| s.label == label).unwrap();
+    for run in &by_label("full").per_run {
+        assert_eq!(
+            run.rows_scanned, run.rows_read,
+            "a full read scans what it returns"
+        );
+    }
+    for run in &by_label("watermark_id").per_run[1..] {
+        assert!(
+            run.rows_scanned >= run.rows_read && run.rows_scanned < 500,
+            "an indexed read fetches about what it returns: {} scanned, {} read",
+            run.rows_scanned,
+            run.rows_read
+        );
+    }
+}
