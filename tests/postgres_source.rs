@@ -394,3 +394,44 @@ fn rows_scanned_are_postgres_statistics_and_repeat_exactly() {
         );
     }
 }
+
+/// `[engine] url`: an existing server is used in a schema of its own, with slots of its own,
+/// and both are gone afterwards; what was there before is untouched.
+#[test]
+fn a_source_on_an_existing_server_leaves_nothing_of_its_own_behind() {
+    if !postgres_here() {
+        return;
+    }
+    let cluster = incrlab::engine::postgres::Cluster::start().unwrap();
+    let url = format!("postgres://incrlab@127.0.0.1:{}/postgres", cluster.port());
+    let mut client = cluster.connect().unwrap();
+    client
+        .batch_execute("CREATE SCHEMA theirs; CREATE TABLE theirs.keep (x int)")
+        .unwrap();
+    let mut loaded = load_text(SMALL).unwrap();
+    loaded.scenario.engine.source = SourceKind::Postgres;
+    loaded.scenario.engine.url = Some(url);
+    let on_server = runner::run(&loaded, &RunOptions::default()).unwrap();
+    let mut simulated = loaded.clone();
+    simulated.scenario.engine.source = SourceKind::Engine;
+    simulated.scenario.engine.url = None;
+    let simulated = runner::run(&simulated, &RunOptions::default()).unwrap();
+    for (a, b) in on_server.strategies.iter().zip(&simulated.strategies) {
+        assert_eq!(a.permanent, b.permanent, "{}", a.label);
+    }
+    let schemas: Vec<String> = client
+        .query(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'incrlab%' OR nspname = 'theirs'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(schemas, ["theirs"]);
+    let slots: i64 = client
+        .query_one("SELECT count(*) FROM pg_replication_slots", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(slots, 0, "its replication slots were dropped");
+}
