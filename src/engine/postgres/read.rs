@@ -22,8 +22,9 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
 use postgres::{Client, IsolationLevel};
 
-use super::play::{pg_error, simulated_us};
+use super::play::simulated_us;
 use super::sql::{self, TABLE};
+use super::statements::pg_error;
 use crate::engine::duckdb::arrow_type;
 use crate::engine::ReadSpec;
 use crate::error::Result;

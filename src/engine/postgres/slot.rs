@@ -16,9 +16,10 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use postgres::Client;
 
-use super::play::{pg_error, DeleteRow};
+use super::play::DeleteRow;
 use super::read::ReadRows;
 use super::sql::TABLE;
+use super::statements::pg_error;
 use crate::error::{Error, Result};
 use crate::row::EPOCH_US;
 

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use postgres::{Client, NoTls};
 
-use super::play::{pg_error, PlayStats, Player};
+use super::play::{PlayStats, Player};
 use super::read::{read_table, row_width};
 use super::server::Cluster;
+use super::statements::pg_error;
 use super::{slot, sql};
 use crate::engine::duckdb::DuckDbEngine;
 use crate::engine::{
