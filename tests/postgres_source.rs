@@ -435,3 +435,26 @@ fn a_source_on_an_existing_server_leaves_nothing_of_its_own_behind() {
         .get(0);
     assert_eq!(slots, 0, "its replication slots were dropped");
 }
+
+#[test]
+fn check_holds_a_scenario_to_its_expectations_on_postgres() {
+    if !postgres_here() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("small.toml");
+    let expectations = "\n[[expect]]\nstrategy = \"xmin\"\nmissing = 0\nstale = 0\n\n[[expect]]\nstrategy = \"xmin\"\nghost = { at_least = 1 }   # blind to hard deletes\n\n[[expect]]\nstrategy = \"cdc\"\nmissing = 0\nstale = 0\nghost = 0\nduplicate = 0\n";
+    std::fs::write(&scenario, format!("{SMALL}{expectations}")).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_incrlab"))
+        .args(["check", "--source", "postgres"])
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("7 of 7 expectations hold"), "{stdout}");
+}
