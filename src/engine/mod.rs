@@ -67,6 +67,27 @@ impl ReadSpec {
     }
 }
 
+/// The SQL condition that leaves out the rows a deduplicating cursor already took at its
+/// bound (`ReadSpec::UpdatedAtSkippingSeen`): ` AND NOT (updated_at = <bound> AND (…))`, by key
+/// or by key and version, or nothing when none were taken. `bound` is the bound as the
+/// engine's SQL spells it. Both SQL engines (DuckDB, PostgreSQL) build the read with it.
+fn skipping_seen_sql(bound: &str, seen: &[[i64; 2]], by_row: bool) -> String {
+    if seen.is_empty() {
+        return String::new();
+    }
+    let at_bound: Vec<String> = seen
+        .iter()
+        .map(|[id, lsn]| match by_row {
+            true => format!("(id = {id} AND lsn = {lsn})"),
+            false => format!("id = {id}"),
+        })
+        .collect();
+    format!(
+        " AND NOT (updated_at = {bound} AND ({}))",
+        at_bound.join(" OR ")
+    )
+}
+
 /// What a read asks for besides the rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadRequest {
@@ -459,5 +480,23 @@ fn open_duckdb(storage: TargetStorage<'_>) -> Result<duckdb::DuckDbEngine> {
     match storage {
         TargetStorage::Memory => duckdb::DuckDbEngine::open_in_memory(),
         TargetStorage::Files(dir) => duckdb::DuckDbEngine::open_with_target_files(dir),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::skipping_seen_sql;
+
+    #[test]
+    fn the_rows_taken_at_the_bound_are_left_out_by_key_or_by_version() {
+        assert_eq!(skipping_seen_sql("5", &[], false), "");
+        assert_eq!(
+            skipping_seen_sql("5", &[[1, 10], [2, 20]], false),
+            " AND NOT (updated_at = 5 AND (id = 1 OR id = 2))"
+        );
+        assert_eq!(
+            skipping_seen_sql("'t'", &[[1, 10]], true),
+            " AND NOT (updated_at = 't' AND ((id = 1 AND lsn = 10)))"
+        );
     }
 }

@@ -91,20 +91,7 @@ pub(super) fn select_for(spec: &ReadSpec) -> String {
             seen,
             by_row,
         } => {
-            let at_bound: Vec<String> = seen
-                .iter()
-                .map(|[id, lsn]| match by_row {
-                    true => format!("(id = {id} AND lsn = {lsn})"),
-                    false => format!("id = {id}"),
-                })
-                .collect();
-            let skip = match at_bound.is_empty() {
-                true => String::new(),
-                false => format!(
-                    " AND NOT (updated_at = {from_us} AND ({}))",
-                    at_bound.join(" OR ")
-                ),
-            };
+            let skip = crate::engine::skipping_seen_sql(&from_us.to_string(), seen, *by_row);
             format!("SELECT {source_cols} FROM source WHERE updated_at >= {from_us}{skip}")
         }
         &ReadSpec::LogAfter(offset) => format!(

@@ -17,7 +17,7 @@ use std::time::SystemTime;
 use duckdb::arrow::array::{ArrayRef, BooleanArray, Int32Array, Int64Array};
 use duckdb::arrow::datatypes::{Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
-use postgres::binary_copy::BinaryCopyOutIter;
+use postgres::binary_copy::{BinaryCopyOutIter, BinaryCopyOutRow};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
 use postgres::{Client, IsolationLevel};
@@ -42,7 +42,29 @@ pub(super) struct ReadRows {
     pub gone: Vec<bool>,
 }
 
+/// One read row: the mirror row and `gone`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ReadRow {
+    pub id: i64,
+    pub lsn: i64,
+    pub updated_at: i64,
+    pub writer: i32,
+    pub value: i64,
+    pub event_time: i64,
+    pub gone: bool,
+}
+
 impl ReadRows {
+    pub fn push(&mut self, row: ReadRow) {
+        self.id.push(row.id);
+        self.lsn.push(row.lsn);
+        self.updated_at.push(row.updated_at);
+        self.writer.push(row.writer);
+        self.value.push(row.value);
+        self.event_time.push(row.event_time);
+        self.gone.push(row.gone);
+    }
+
     pub fn len(&self) -> usize {
         self.id.len()
     }
@@ -188,22 +210,20 @@ pub(super) fn read_table(
                 "timestamptz"
             ]
         );
+        let decode = |row: &BinaryCopyOutRow| -> std::result::Result<ReadRow, postgres::Error> {
+            Ok(ReadRow {
+                id: row.try_get(0)?,
+                lsn: row.try_get(1)?,
+                updated_at: simulated_us(row.try_get::<SystemTime>(2)?),
+                writer: row.try_get(3)?,
+                value: row.try_get(4)?,
+                event_time: simulated_us(row.try_get::<SystemTime>(5)?),
+                gone: row.try_get(6)?,
+            })
+        };
         let mut iter = BinaryCopyOutIter::new(reader, &types);
         while let Some(row) = iter.next().map_err(|e| pg_error(&what(), e))? {
-            rows.id
-                .push(row.try_get(0).map_err(|e| pg_error(&what(), e))?);
-            rows.lsn
-                .push(row.try_get(1).map_err(|e| pg_error(&what(), e))?);
-            let updated_at: SystemTime = row.try_get(2).map_err(|e| pg_error(&what(), e))?;
-            rows.updated_at.push(simulated_us(updated_at));
-            rows.writer
-                .push(row.try_get(3).map_err(|e| pg_error(&what(), e))?);
-            rows.value
-                .push(row.try_get(4).map_err(|e| pg_error(&what(), e))?);
-            let event_time: SystemTime = row.try_get(5).map_err(|e| pg_error(&what(), e))?;
-            rows.event_time.push(simulated_us(event_time));
-            rows.gone
-                .push(row.try_get(6).map_err(|e| pg_error(&what(), e))?);
+            rows.push(decode(&row).map_err(|e| pg_error(&what(), e))?);
         }
     }
     let scanned = counter(&mut tx)? - before;

@@ -17,7 +17,7 @@ use chrono::NaiveDateTime;
 use postgres::Client;
 
 use super::play::DeleteRow;
-use super::read::ReadRows;
+use super::read::{ReadRow, ReadRows};
 use super::sql::TABLE;
 use super::statements::pg_error;
 use crate::error::{Error, Result};
@@ -95,13 +95,12 @@ pub(super) fn read_after(
         decoded_bytes += data.len() as u64;
         let change =
             parse(change).map_err(|e| Error::Postgres(format!("{}: {e}: {data}", what())))?;
-        let position = push_change(&mut rows, &change, deletes)
+        let row = row_of(&change, deletes)
             .map_err(|e| Error::Postgres(format!("{}: {e}: {data}", what())))?;
-        if position > after_lsn {
+        // At or below the position: already consumed, not part of this read.
+        if row.lsn > after_lsn {
             in_tx_all_below = false;
-        } else {
-            // Already consumed: not part of this read.
-            pop(&mut rows);
+            rows.push(row);
         }
     }
     if let Some(upto) = confirm_upto {
@@ -121,22 +120,11 @@ pub(super) fn read_after(
     })
 }
 
-fn pop(rows: &mut ReadRows) {
-    rows.id.pop();
-    rows.lsn.pop();
-    rows.updated_at.pop();
-    rows.writer.pop();
-    rows.value.pop();
-    rows.event_time.pop();
-    rows.gone.pop();
-}
-
-/// Appends one decoded change as a staged row; returns its position (the lsn it wrote).
-fn push_change(
-    rows: &mut ReadRows,
+/// One decoded change as a staged row; its `lsn` is its position.
+fn row_of(
     change: &Decoded,
     deletes: &BTreeMap<i64, DeleteRow>,
-) -> std::result::Result<i64, String> {
+) -> std::result::Result<ReadRow, String> {
     let field = |name: &str| -> std::result::Result<&str, String> {
         change
             .fields
@@ -153,33 +141,32 @@ fn push_change(
     let time = |name: &str| -> std::result::Result<i64, String> { timestamp_us(field(name)?) };
     let id = int("id")?;
     match change.op.as_str() {
-        "INSERT" | "UPDATE" => {
-            let lsn = int("lsn")?;
-            rows.id.push(id);
-            rows.lsn.push(lsn);
-            rows.updated_at.push(time("updated_at")?);
-            rows.writer.push(int("writer")? as i32);
-            rows.value.push(int("value")?);
-            rows.event_time.push(time("event_time")?);
-            rows.gone.push(match field("is_deleted")? {
+        "INSERT" | "UPDATE" => Ok(ReadRow {
+            id,
+            lsn: int("lsn")?,
+            updated_at: time("updated_at")?,
+            writer: int("writer")? as i32,
+            value: int("value")?,
+            event_time: time("event_time")?,
+            gone: match field("is_deleted")? {
                 "true" => true,
                 "false" => false,
                 other => return Err(format!("is_deleted is not a boolean: {other}")),
-            });
-            Ok(lsn)
-        }
+            },
+        }),
         "DELETE" => {
             let d = deletes
                 .get(&id)
                 .ok_or_else(|| format!("a delete of id {id}, which the player never deleted"))?;
-            rows.id.push(id);
-            rows.lsn.push(d.lsn);
-            rows.updated_at.push(d.updated_at_us);
-            rows.writer.push(d.writer);
-            rows.value.push(d.value);
-            rows.event_time.push(d.event_time_us);
-            rows.gone.push(true);
-            Ok(d.lsn)
+            Ok(ReadRow {
+                id,
+                lsn: d.lsn,
+                updated_at: d.updated_at_us,
+                writer: d.writer,
+                value: d.value,
+                event_time: d.event_time_us,
+                gone: true,
+            })
         }
         other => Err(format!("unknown operation {other}")),
     }

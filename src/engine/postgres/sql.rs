@@ -114,21 +114,8 @@ pub(super) fn select_for(schema: &str, spec: &ReadSpec) -> Option<String> {
             seen,
             by_row,
         } => {
-            let at_bound: Vec<String> = seen
-                .iter()
-                .map(|[id, lsn]| match by_row {
-                    true => format!("(id = {id} AND lsn = {lsn})"),
-                    false => format!("id = {id}"),
-                })
-                .collect();
             let from_ts = timestamp(*from_us);
-            let skip = match at_bound.is_empty() {
-                true => String::new(),
-                false => format!(
-                    " AND NOT (updated_at = {from_ts} AND ({}))",
-                    at_bound.join(" OR ")
-                ),
-            };
+            let skip = crate::engine::skipping_seen_sql(&from_ts, seen, *by_row);
             format!("{from} WHERE updated_at >= {from_ts}{skip}")
         }
         &ReadSpec::EventTimeWindow { from_us, to_us } => format!(
