@@ -182,6 +182,11 @@ impl Player {
         })
     }
 
+    /// Whether the initial load has been played.
+    pub fn loaded(&self) -> bool {
+        self.loaded
+    }
+
     /// The connection reads run on (never inside a played transaction between calls).
     pub fn main(&mut self) -> &mut Client {
         &mut self.main

@@ -2,9 +2,10 @@
 //! played into PostgreSQL (`play`), every read goes to PostgreSQL (`read`, `slot`) and is
 //! staged into the DuckDB target it feeds, and writes, state and crashes are DuckDB's.
 //!
-//! DuckDB keeps its own copy of the source as well, brought forward with the same committed
-//! changes: a `daily_totals` write recomputes the days it touches from it, as a warehouse
-//! recomputes from its replica. Reads never come from that copy.
+//! When a target is `daily_totals`, DuckDB keeps its own copy of the source as well, brought
+//! forward with the same committed changes: such a write recomputes the days it touches from
+//! it, as a warehouse recomputes from its replica. Reads never come from that copy, and
+//! without such a target it is not kept (it would double the cost of every advance).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -87,6 +88,8 @@ pub struct PostgresSourced {
     /// The simulator's snapshot xmins (xmin watermarks) and PostgreSQL's xid for each.
     xid_map: BTreeMap<i64, i64>,
     targets: DuckDbEngine,
+    /// Whether DuckDB keeps a copy of the source (a `daily_totals` target recomputes from it).
+    keeps_copy: bool,
     /// Wall time of reads in PostgreSQL.
     read_time: Duration,
     server: Option<Server>,
@@ -123,6 +126,7 @@ impl PostgresSourced {
             slots: BTreeMap::new(),
             xid_map: BTreeMap::new(),
             targets,
+            keeps_copy: false,
             read_time: Duration::ZERO,
             server: Some(server),
         })
@@ -288,7 +292,9 @@ impl Source for PostgresSourced {
     }
 
     fn advance_to(&mut self, history: &History, range: Range<usize>, at_us: i64) -> Result<()> {
-        self.targets.apply_changes(history, range.clone())?;
+        if self.keeps_copy {
+            self.targets.apply_changes(history, range.clone())?;
+        }
         self.player().advance_to(history, range, at_us)
     }
 
@@ -307,6 +313,12 @@ impl Source for PostgresSourced {
 
 impl Targets for PostgresSourced {
     fn create_target(&mut self, target: TargetId, model: TargetModel) -> Result<()> {
+        if self.player.as_ref().is_some_and(|p| p.loaded()) && model == TargetModel::DailyTotals {
+            return Err(Error::Invariant(
+                "a daily_totals target needs DuckDB's copy of the source from the initial load on: create it before the first advance".into(),
+            ));
+        }
+        self.keeps_copy |= model == TargetModel::DailyTotals;
         self.targets.create_target(target, model)?;
         // Every target gets a slot before any change is played, so a `cdc` read sees the
         // whole history from the initial load on.
