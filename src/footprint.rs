@@ -135,28 +135,6 @@ fn total(f: &Footprint) -> u64 {
         .fold(BASE_BYTES, |sum, (_, b)| sum.saturating_add(*b))
 }
 
-/// Memory this process may use: the smaller of the system's available memory and this
-/// cgroup's limit (`None` when neither can be read).
-pub fn available_bytes() -> Option<(u64, &'static str)> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("MemAvailable:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                .map(|kb| kb * 1024)
-        });
-    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
-        .ok()
-        .and_then(|t| t.trim().parse::<u64>().ok());
-    match (meminfo, cgroup) {
-        (Some(m), Some(c)) if c < m => Some((c, "the cgroup's memory.max")),
-        (Some(m), _) => Some((m, "MemAvailable")),
-        (None, Some(c)) => Some((c, "the cgroup's memory.max")),
-        (None, None) => None,
-    }
-}
-
 /// Refuses a scenario whose estimate exceeds `limit_bytes` (or, without one, the memory
 /// available), naming the keys that drive it. `copies` scenarios run at once (a sweep's
 /// workers) each need the estimate.
@@ -164,7 +142,7 @@ pub fn check(loaded: &LoadedScenario, budget: MemoryBudget, copies: u64) -> Resu
     let (limit, source) = match budget {
         MemoryBudget::Limit(l) => (l, "--memory-limit"),
         MemoryBudget::Unchecked => return Ok(()),
-        MemoryBudget::Available => match available_bytes() {
+        MemoryBudget::Available => match crate::machine::available_bytes() {
             Some(found) => found,
             None => return Ok(()),
         },
@@ -223,20 +201,6 @@ fn gb(bytes: u64) -> String {
     } else {
         format!("{:.1} GB", bytes as f64 / 1e9)
     }
-}
-
-/// This process's peak resident memory so far (`VmHWM`), in bytes; `None` off Linux.
-pub fn peak_resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse::<u64>()
-        .ok()?;
-    Some(kb * 1024)
 }
 
 #[cfg(test)]

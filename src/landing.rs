@@ -102,11 +102,11 @@ impl Landing {
             let slot = id as usize;
             match history.op[i] {
                 Op::Insert => {
-                    self.current_lsn[slot] = history.lsn[i];
+                    self.current_lsn[slot] = history.lsn(i);
                     inserted.push(id);
                 }
                 Op::Update => {
-                    self.current_lsn[slot] = history.lsn[i];
+                    self.current_lsn[slot] = history.lsn(i);
                     updated.push(id);
                 }
                 Op::Delete => self.current_lsn[slot] = 0,

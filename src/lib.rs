@@ -18,6 +18,7 @@ pub mod footprint;
 pub mod frame_files;
 pub mod fs_atomic;
 pub mod landing;
+pub mod machine;
 pub mod matrix;
 pub mod median;
 pub mod owned_dir;

@@ -610,7 +610,7 @@ fn execute(command: Command) -> Result<(), Error> {
             for line in incrlab::report::bench::lines(&results) {
                 println!("{line}");
             }
-            if let Some(peak) = incrlab::footprint::peak_resident_bytes() {
+            if let Some(peak) = incrlab::machine::peak_resident_bytes() {
                 let rows = loaded.scenario.table.rows.max(1);
                 println!(
                     "peak resident memory: {:.2} GB ({:.0} bytes per source row; estimated before the run: {:.2} GB)",

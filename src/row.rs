@@ -64,7 +64,7 @@ impl Column {
     pub fn of(self, history: &History, i: usize) -> i64 {
         match self {
             Column::Id => history.id[i],
-            Column::Lsn => history.lsn[i],
+            Column::Lsn => history.lsn(i),
             Column::UpdatedAt => history.updated_at_us[i],
             Column::Writer => history.writer[i] as i64,
             Column::Value => history.value[i],

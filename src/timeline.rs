@@ -59,7 +59,7 @@ impl Timeline {
         // The last version of every id: the one a lost key's target should hold (or, for a
         // ghost, the delete it never saw).
         let mut last_lsn = vec![0i64; history.max_id as usize + 1];
-        for (&id, &lsn) in history.id.iter().zip(&history.lsn) {
+        for (&id, lsn) in history.id.iter().zip(history.lsns(0..history.len())) {
             last_lsn[id as usize] = lsn;
         }
         let lost: Vec<LostVersions> = wrong_ids
@@ -88,11 +88,11 @@ impl Timeline {
         let sampled_every = total_commits.div_ceil(MAX_DRAWN_COMMITS as u64).max(1);
         let commits = (first_change..history.len())
             .filter(|&i| {
-                let lsn = history.lsn[i];
+                let lsn = history.lsn(i);
                 (lsn as u64).is_multiple_of(sampled_every) || all_lost.binary_search(&lsn).is_ok()
             })
             .map(|i| TimelineCommit {
-                lsn: history.lsn[i],
+                lsn: history.lsn(i),
                 id: history.id[i],
                 op: history.op[i].as_char(),
                 writer: history.writer[i],

@@ -197,7 +197,6 @@ fn the_simulated_snapshot_xmin_is_the_one_postgresql_reports() {
     let txs = [(0i64, 0i64, 0i64), (1, 1, 10), (2, 2, 5), (3, 3, 20)];
     let mut history = incrlab::sim::History::default();
     for (row, &(xid, begin, commit)) in txs.iter().enumerate() {
-        history.lsn.push(row as i64 + 1);
         history.op.push(incrlab::sim::Op::Insert);
         history.id.push(row as i64 + 1);
         history.xid.push(xid);

@@ -214,6 +214,29 @@ impl TargetRows {
             .map(|(_, values)| values.as_slice())
     }
 
+    /// Appends the rows of `batch` whose key `keep` accepts (a target read a batch at a time,
+    /// kept only for the keys a caller describes). The first batch sets the columns.
+    pub fn extend_from(&mut self, batch: &TargetRows, keep: impl Fn(i64) -> bool) {
+        if self.columns.is_empty() && self.id.is_empty() {
+            self.columns = batch
+                .columns
+                .iter()
+                .map(|(c, _)| (*c, Vec::new()))
+                .collect();
+        }
+        debug_assert!(self
+            .columns
+            .iter()
+            .map(|(c, _)| c)
+            .eq(batch.columns.iter().map(|(c, _)| c)));
+        for (row, &id) in batch.id.iter().enumerate().filter(|(_, &id)| keep(id)) {
+            self.id.push(id);
+            for ((_, to), (_, from)) in self.columns.iter_mut().zip(&batch.columns) {
+                to.push(from[row]);
+            }
+        }
+    }
+
     /// Row `i` as (column, value) pairs, the key first.
     pub fn row(&self, i: usize) -> Vec<(Column, i64)> {
         std::iter::once((Column::Id, self.id[i]))
@@ -363,6 +386,24 @@ pub trait Targets {
 
     /// Every row of the target, in the shape of its model, with every column it carries.
     fn target_contents(&mut self, target: TargetId) -> Result<TargetContents>;
+
+    /// What the target holds, without holding a large one whole: a mirror's rows are handed to
+    /// `visit` a batch at a time (every row once, batches in no particular order) and `None`
+    /// returned; a `daily_totals` target (a row per day) is returned whole. The default reads
+    /// the contents whole and hands them over as one batch.
+    fn scan_target(
+        &mut self,
+        target: TargetId,
+        visit: &mut dyn FnMut(&TargetRows),
+    ) -> Result<Option<TargetTotals>> {
+        match self.target_contents(target)? {
+            TargetContents::Mirror(rows) => {
+                visit(&rows);
+                Ok(None)
+            }
+            TargetContents::Totals(totals) => Ok(Some(totals)),
+        }
+    }
 
     /// Wall time spent inside the engine's statements so far.
     fn sql_time(&self) -> Duration;

@@ -84,7 +84,7 @@ pub fn versions_of_keys(history: &History, keys: &[i64]) -> Vec<Vec<Version>> {
         let from = slots.partition_point(|&(k, _)| k < id);
         for &(_, slot) in slots[from..].iter().take_while(|&&(k, _)| k == id) {
             out[slot].push(Version {
-                lsn: history.lsn[i],
+                lsn: history.lsn(i),
                 xid: history.xid[i],
                 op: history.op[i],
                 begin_us: history.begin_us[i],

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, ReadStats, TargetChanges, TargetContents, TargetId};
+use crate::engine::{
+    Engine, ReadStats, TargetChanges, TargetContents, TargetId, TargetRows, TargetTotals,
+};
 use crate::error::Result;
 use crate::faults::crash_for;
 use crate::landing;
@@ -54,6 +56,20 @@ struct FaultContext<'a> {
     pub seed: u64,
 }
 
+/// Sees a target's rows, a batch at a time, as a lane reads them back.
+pub(super) type Observe<'a> = &'a mut dyn FnMut(&TargetRows);
+
+/// Hands whole contents to `observe` as [`Lane::scan`] does.
+pub(super) fn show(contents: &TargetContents, observe: Observe<'_>) -> Option<TargetTotals> {
+    match contents {
+        TargetContents::Mirror(rows) => {
+            observe(rows);
+            None
+        }
+        TargetContents::Totals(totals) => Some(totals.clone()),
+    }
+}
+
 /// A lane of a run: something that brings its own target up to date with the source at every
 /// run tick, and whose target the oracle then checks. The runner drives every lane through
 /// this trait and never looks inside one: incrlab's built-in strategies are one kind of lane
@@ -63,16 +79,22 @@ pub(super) trait Lane {
     fn label(&self) -> &str;
 
     /// Does the lane's run at `ctx` — every attempt, with its crashes and restarts — records
-    /// it, and returns what the target holds afterwards.
+    /// it, and shows what the target holds afterwards as [`Lane::scan`] does.
     fn run(
         &mut self,
         engine: &mut dyn Engine,
         ctx: &RunContext,
         drain: bool,
-    ) -> Result<TargetContents>;
+        observe: Observe<'_>,
+    ) -> Result<Option<TargetTotals>>;
 
-    /// What the lane's target holds now.
-    fn contents(&mut self, engine: &mut dyn Engine) -> Result<TargetContents>;
+    /// What the lane's target holds now: a mirror's rows handed to `observe` a batch at a time
+    /// (a large target is never held whole), a `daily_totals` target returned.
+    fn scan(
+        &mut self,
+        engine: &mut dyn Engine,
+        observe: Observe<'_>,
+    ) -> Result<Option<TargetTotals>>;
 
     /// The record of the run [`Lane::run`] just made, for the verdict to be written into.
     fn last_record(&mut self) -> &mut RunRecord;
@@ -95,23 +117,28 @@ impl Lane for StrategyLane {
         engine: &mut dyn Engine,
         ctx: &RunContext,
         drain: bool,
-    ) -> Result<TargetContents> {
+        observe: Observe<'_>,
+    ) -> Result<Option<TargetTotals>> {
         let faults = self.faults.take();
         let context = faults.as_ref().map(|(faults, seed)| FaultContext {
             faults,
             seed: *seed,
         });
         let outcome = if self.check_idempotence {
-            run_lane_twice(engine, self, ctx, drain, context)
+            run_lane_twice(engine, self, ctx, drain, context, observe)
         } else {
-            run_lane(engine, self, ctx, drain, context)
+            run_lane(engine, self, ctx, drain, context, observe).map(|(_, totals)| totals)
         };
         self.faults = faults;
         outcome
     }
 
-    fn contents(&mut self, engine: &mut dyn Engine) -> Result<TargetContents> {
-        engine.target_contents(self.target)
+    fn scan(
+        &mut self,
+        engine: &mut dyn Engine,
+        observe: Observe<'_>,
+    ) -> Result<Option<TargetTotals>> {
+        engine.scan_target(self.target, observe)
     }
 
     fn last_record(&mut self) -> &mut RunRecord {
@@ -157,15 +184,17 @@ impl Lane for StrategyLane {
     }
 }
 
-/// One strategy's run (every attempt of it). Returns the target's contents for verification
-/// (read after the timed part).
+/// One strategy's run (every attempt of it). Reads the target back after the timed part,
+/// showing it to `observe` (the verifier); returns its fingerprint and, for `daily_totals`,
+/// the totals.
 fn run_lane(
     engine: &mut dyn Engine,
     lane: &mut StrategyLane,
     ctx: &RunContext,
     drain: bool,
     faults: Option<FaultContext<'_>>,
-) -> Result<TargetContents> {
+    observe: Observe<'_>,
+) -> Result<(u64, Option<TargetTotals>)> {
     let started = Instant::now();
     let sql_before = engine.sql_time();
     let cpu_before = engine.cpu_time();
@@ -235,8 +264,15 @@ fn run_lane(
     let cpu = engine.cpu_time() - cpu_before;
     lane.cpu += cpu;
 
-    let versions = engine.target_contents(lane.target)?;
-    let target_digest = fingerprint(&versions);
+    let mut print = Fingerprint::default();
+    let totals = engine.scan_target(lane.target, &mut |rows| {
+        print.add(rows);
+        observe(rows);
+    })?;
+    let target_digest = match &totals {
+        Some(totals) => totals_fingerprint(totals),
+        None => print.value(),
+    };
     let fingerprint = (target_digest, next.clone());
     lane.changed_last_run = lane.fingerprint.as_ref() != Some(&fingerprint);
     lane.fingerprint = Some(fingerprint);
@@ -267,7 +303,7 @@ fn run_lane(
         failure: None,
         watched: None,
     });
-    Ok(versions)
+    Ok((target_digest, totals))
 }
 
 /// Runs a lane's run, then reruns it from the state persisted before it — a retry — and notes
@@ -280,10 +316,12 @@ fn run_lane_twice(
     ctx: &RunContext,
     drain: bool,
     faults: Option<FaultContext<'_>>,
-) -> Result<TargetContents> {
+    observe: Observe<'_>,
+) -> Result<Option<TargetTotals>> {
     let state_before = lane.store.load(engine)?;
-    let first = run_lane(engine, lane, ctx, drain, faults)?;
-    let after_first = (fingerprint(&first), lane.store.load(engine)?);
+    // Only the retry's target is verified: it is what the lane continues with.
+    let (first, _) = run_lane(engine, lane, ctx, drain, faults, &mut |_| {})?;
+    let after_first = (first, lane.store.load(engine)?);
     let kept = (
         lane.records.len(),
         lane.fingerprint.clone(),
@@ -305,8 +343,8 @@ fn run_lane_twice(
         faults: calm,
         seed: f.seed,
     });
-    let retry = run_lane(engine, lane, ctx, drain, no_crashes)?;
-    let after_retry = (fingerprint(&retry), lane.store.load(engine)?);
+    let (retry, totals) = run_lane(engine, lane, ctx, drain, no_crashes, observe)?;
+    let after_retry = (retry, lane.store.load(engine)?);
     let retry_record = lane.records.pop().expect("run_lane pushed a record");
     if let Some(record) = lane.records.last_mut() {
         // The target now is the retry's; the record says what it holds.
@@ -327,7 +365,30 @@ fn run_lane_twice(
     if after_retry != after_first && lane.first_non_idempotent_run.is_none() {
         lane.first_non_idempotent_run = Some(ctx.run);
     }
-    Ok(retry)
+    Ok(totals)
+}
+
+/// An order-independent fingerprint of a mirror's rows, taken batch by batch: the sum of the
+/// rows' digests and their count, so batches may come in any order and cut anywhere.
+#[derive(Default)]
+pub(super) struct Fingerprint {
+    sum: u64,
+    rows: u64,
+}
+
+impl Fingerprint {
+    pub(super) fn add(&mut self, v: &TargetRows) {
+        self.sum = (0..v.len()).fold(self.sum, |acc, row| {
+            let values =
+                std::iter::once(v.id[row]).chain(v.columns.iter().map(|(_, values)| values[row]));
+            acc.wrapping_add(digest(values))
+        });
+        self.rows += v.len() as u64;
+    }
+
+    pub(super) fn value(&self) -> u64 {
+        self.sum ^ mix(self.rows)
+    }
 }
 
 /// An order-independent fingerprint of a target's rows (every column: a target that changed
@@ -335,19 +396,19 @@ fn run_lane_twice(
 pub(super) fn fingerprint(contents: &TargetContents) -> u64 {
     match contents {
         TargetContents::Mirror(v) => {
-            let sum = (0..v.len()).fold(0u64, |acc, row| {
-                let values = std::iter::once(v.id[row])
-                    .chain(v.columns.iter().map(|(_, values)| values[row]));
-                acc.wrapping_add(digest(values))
-            });
-            sum ^ mix(v.len() as u64)
+            let mut print = Fingerprint::default();
+            print.add(v);
+            print.value()
         }
-        TargetContents::Totals(t) => {
-            let rows = t.day.iter().zip(&t.total).zip(&t.rows);
-            let sum = rows.fold(0u64, |acc, ((&day, &total), &n)| {
-                acc.wrapping_add(digest([day, total, n]))
-            });
-            sum ^ mix(t.day.len() as u64)
-        }
+        TargetContents::Totals(t) => totals_fingerprint(t),
     }
+}
+
+/// [`fingerprint`] of a `daily_totals` target.
+fn totals_fingerprint(t: &TargetTotals) -> u64 {
+    let rows = t.day.iter().zip(&t.total).zip(&t.rows);
+    let sum = rows.fold(0u64, |acc, ((&day, &total), &n)| {
+        acc.wrapping_add(digest([day, total, n]))
+    });
+    sum ^ mix(t.day.len() as u64)
 }

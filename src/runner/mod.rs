@@ -21,10 +21,12 @@ use std::time::{Duration, Instant};
 
 use lane::{Lane, StrategyLane};
 use pipeline_lane::PipelineLane;
-use tally::Tally;
+use tally::{Checked, Tally};
 pub use workdir::remove_orphans;
 
-use crate::engine::{self, Engine, ReleasedSource, TargetContents, TargetId, TargetStorage};
+use crate::engine::{
+    self, Engine, ReleasedSource, TargetContents, TargetId, TargetRows, TargetStorage,
+};
 use crate::error::Result;
 use crate::explain;
 use crate::landing::Landing;
@@ -274,13 +276,29 @@ pub fn run_with(
 
         oracle.advance_to(&history, time_us);
         for (lane, tally) in lanes.iter_mut().zip(&mut tallies) {
-            let contents = lane
-                .run(engine.as_mut(), &ctx, drain)
+            // The oracle checks the target batch by batch as the lane reads it back, so a
+            // large target is never held whole; only the watched key's rows are kept.
+            oracle.begin_check();
+            let mut watched = TargetRows::default();
+            let mut feeding = Duration::ZERO;
+            let totals = lane
+                .run(engine.as_mut(), &ctx, drain, &mut |rows| {
+                    let started = Instant::now();
+                    oracle.feed(&history, rows);
+                    if let Some(key) = options.watch_key {
+                        watched.extend_from(rows, |id| id == key);
+                    }
+                    feeding += started.elapsed();
+                })
                 .map_err(|e| e.at_run(run_number, lane.label()))?;
             let verify_started = Instant::now();
+            let checked = match &totals {
+                Some(totals) => Checked::Totals(totals),
+                None => Checked::Mirror { watched: &watched },
+            };
             let record = lane.last_record();
-            tally.verify(&mut oracle, &history, &contents, record, options.watch_key);
-            verify_time += verify_started.elapsed();
+            tally.verify(&mut oracle, &history, checked, record, options.watch_key);
+            verify_time += verify_started.elapsed() + feeding;
         }
         // The pipelines of this tick read the same released source and write their own
         // targets, so they run side by side: `dbt run` alone takes seconds to start.
@@ -291,7 +309,7 @@ pub fn run_with(
                 .records
                 .last_mut()
                 .expect("run_outside pushed a record");
-            tally.verify(
+            tally.verify_contents(
                 &mut oracle,
                 &history,
                 &lane.contents,
@@ -332,18 +350,31 @@ pub fn run_with(
         let (samples, lost_ids, has_keys) = if tally.last.is_exact() {
             (Vec::new(), Vec::new(), false)
         } else {
-            match lane.contents(engine.as_mut())? {
-                TargetContents::Mirror(rows) => {
-                    let samples = oracle.check(&history, &rows, SAMPLE_WRONG_KEYS).samples;
+            oracle.begin_check();
+            match lane.scan(engine.as_mut(), &mut |rows| oracle.feed(&history, rows))? {
+                None => {
+                    // A second pass keeps only the rows of the keys the samples describe.
+                    let ids: BTreeSet<i64> = oracle
+                        .sample_ids(SAMPLE_WRONG_KEYS)
+                        .into_iter()
+                        .chain(oracle.sample_ids(MAX_LOST_PER_STRATEGY))
+                        .collect();
+                    let mut kept = TargetRows::default();
+                    lane.scan(engine.as_mut(), &mut |rows| {
+                        kept.extend_from(rows, |id| ids.contains(&id))
+                    })?;
+                    let samples = oracle.verdict(&history, &kept, SAMPLE_WRONG_KEYS).samples;
                     if models.contains(lane.label()) {
                         model_keys.insert(lane.label().to_string(), oracle.wrong_keys());
                     }
-                    let lost = oracle.check(&history, &rows, MAX_LOST_PER_STRATEGY).samples;
+                    let lost = oracle
+                        .verdict(&history, &kept, MAX_LOST_PER_STRATEGY)
+                        .samples;
                     (samples, lost.iter().map(|k| k.id).collect(), true)
                 }
                 // Days, not keys: their reasons are the totals themselves, and the timeline
                 // (which follows keys) has nothing to mark.
-                TargetContents::Totals(totals) => {
+                Some(totals) => {
                     let expected = expected_totals(&oracle, &history);
                     let Verdict { samples, .. } =
                         check_totals(&expected, &totals, SAMPLE_WRONG_KEYS).0;
@@ -415,6 +446,12 @@ pub fn run_with(
     }
 
     timings.bare_copy_ms = median(bare_copies.iter().map(|&d| ms(d)).collect());
+    timings.sql_ms = ms(engine.sql_time());
+    let source_activity = engine.activity();
+    // The timeline needs only the history: the engine's tables and the verifier's per-key
+    // arrays go first, or a large run peaks here.
+    drop(engine);
+    drop((oracle, tallies, pipeline_tallies));
     let timeline = Timeline::build(&history, scenario.writers.count, &wrong_ids);
     timings.generate_ms = ms(generate_time);
     timings.generate_initial_ms = ms(generation.initial_table);
@@ -422,7 +459,6 @@ pub fn run_with(
     timings.advance_ms = ms(advance_time);
     timings.handover_ms = ms(handover_time);
     timings.verify_ms = ms(verify_time);
-    timings.sql_ms = ms(engine.sql_time());
     timings.total_ms = ms(started.elapsed());
     Ok(RunResults {
         incrlab_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -436,7 +472,7 @@ pub fn run_with(
         timings,
         scenario_as_run: scenario,
         timeline: Some(timeline),
-        source_activity: engine.activity(),
+        source_activity,
     })
 }
 

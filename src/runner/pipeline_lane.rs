@@ -6,10 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::lane::{fingerprint, Lane};
+use super::lane::{fingerprint, show, Lane, Observe};
 use super::tally::Tally;
 use super::target_track::TargetTrack;
-use crate::engine::{read_outside_target, Engine, TargetChanges, TargetContents, TargetRows};
+use crate::engine::{
+    read_outside_target, Engine, TargetChanges, TargetContents, TargetRows, TargetTotals,
+};
 use crate::error::{Error, Result};
 use crate::explain::PIPELINE_KIND;
 use crate::faults::{kill_for, Kill};
@@ -260,13 +262,18 @@ impl Lane for PipelineLane {
         _engine: &mut dyn Engine,
         ctx: &RunContext,
         drain: bool,
-    ) -> Result<TargetContents> {
+        observe: Observe<'_>,
+    ) -> Result<Option<TargetTotals>> {
         self.run_outside(ctx, drain);
-        Ok(self.contents.clone())
+        Ok(show(&self.contents, observe))
     }
 
-    fn contents(&mut self, _engine: &mut dyn Engine) -> Result<TargetContents> {
-        Ok(self.contents.clone())
+    fn scan(
+        &mut self,
+        _engine: &mut dyn Engine,
+        observe: Observe<'_>,
+    ) -> Result<Option<TargetTotals>> {
+        Ok(show(&self.contents, observe))
     }
 
     fn last_record(&mut self) -> &mut RunRecord {

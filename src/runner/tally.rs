@@ -3,10 +3,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::engine::TargetContents;
+use crate::engine::{TargetContents, TargetRows, TargetTotals};
 use crate::results::RunRecord;
 use crate::sim::History;
 use crate::verify::{check_totals, expected_totals, Divergence, Oracle};
+
+/// What a run's target held, as the verifier saw it.
+pub(super) enum Checked<'a> {
+    /// A mirror, whose rows the oracle was fed since its `begin_check`; `watched` holds at
+    /// least every row of the watched key.
+    Mirror { watched: &'a TargetRows },
+    /// A `daily_totals` target, whole.
+    Totals(&'a TargetTotals),
+}
 
 #[derive(Debug, Default)]
 pub(super) struct Tally {
@@ -25,10 +34,9 @@ pub(super) struct Tally {
 }
 
 impl Tally {
-    /// Checks what the target holds after a run against the oracle (advanced to the run),
-    /// writes the verdict into the run's record and adds it to the tally. With `watch_key`,
-    /// the record also says what the target held for that key.
-    pub fn verify(
+    /// Checks whole contents (an outside pipeline's target, read back whole) against the
+    /// oracle (advanced to the run): [`verify`](Self::verify) after feeding them.
+    pub fn verify_contents(
         &mut self,
         oracle: &mut Oracle,
         history: &History,
@@ -36,15 +44,37 @@ impl Tally {
         record: &mut RunRecord,
         watch_key: Option<i64>,
     ) {
-        let (verdict, oldest) = match contents {
+        let checked = match contents {
             TargetContents::Mirror(rows) => {
-                let verdict = oracle.check(history, rows, 0);
+                oracle.begin_check();
+                oracle.feed(history, rows);
+                Checked::Mirror { watched: rows }
+            }
+            TargetContents::Totals(totals) => Checked::Totals(totals),
+        };
+        self.verify(oracle, history, checked, record, watch_key);
+    }
+
+    /// Writes the verdict on what the target holds after a run into the run's record and adds
+    /// it to the tally. With `watch_key`, the record also says what the target held for that
+    /// key.
+    pub fn verify(
+        &mut self,
+        oracle: &mut Oracle,
+        history: &History,
+        checked: Checked<'_>,
+        record: &mut RunRecord,
+        watch_key: Option<i64>,
+    ) {
+        let (verdict, oldest) = match checked {
+            Checked::Mirror { watched } => {
+                let verdict = oracle.verdict(history, watched, 0);
                 if let Some(key) = watch_key {
-                    record.watched = Some(oracle.watch(history, rows, key));
+                    record.watched = Some(oracle.watch(history, watched, key));
                 }
                 (verdict, oracle.age_wrong_keys(&mut self.wrong_for))
             }
-            TargetContents::Totals(totals) => {
+            Checked::Totals(totals) => {
                 let (verdict, wrong_days) =
                     check_totals(&expected_totals(oracle, history), totals, 0);
                 let oldest = self.age_days(&wrong_days);

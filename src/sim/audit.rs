@@ -42,7 +42,7 @@ pub fn audit(scenario: &Scenario, history: &History) -> Audit {
         let now = (
             history.statement_us[i],
             history.commit_us[i],
-            history.lsn[i],
+            history.lsn(i),
             history.xid[i],
         );
         if let Some(before) = previous[id].filter(|b| b.3 != now.3) {

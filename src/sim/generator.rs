@@ -99,22 +99,19 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
     .iter()
     .map(|a| a.rows(scenario.table.rows.max(1)))
     .sum::<u64>();
-    reserve(
-        &mut h,
-        initial + (churn_per_run * runs as u64) as usize * 11 / 10,
-    );
+    let expected_changes = (churn_per_run * runs as u64) as usize * 11 / 10;
+    reserve(&mut h, initial + expected_changes, expected_changes);
 
     // The initial table: one bulk load committed at t = 0, before the first run. Built column
     // by column: this is the bulk of a large history and must generate at memory speed.
     let n = initial as i64;
-    h.lsn.extend(1..=n);
-    h.op.resize(initial, Op::Insert);
+    h.op.push_n(initial, Op::Insert);
     h.id.extend(1..=n);
     // The initial load is one transaction (xid 0) that began, ran and committed at t = 0.
-    h.xid.resize(initial, 0);
-    h.begin_us.resize(initial, 0);
-    h.statement_us.resize(initial, 0);
-    h.commit_us.resize(initial, 0);
+    h.xid.push_n(initial, 0);
+    h.begin_us.push_n(initial, 0);
+    h.statement_us.push_n(initial, 0);
+    h.commit_us.push_n(initial, 0);
     h.writer.extend((0..initial).map(|i| (i as u32) % writers));
     h.clock_offset_us.extend(
         h.writer[..initial]
@@ -126,10 +123,10 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
             .iter()
             .map(|&offset| truncate_to(offset, granularity)),
     );
-    h.event_time_us.resize(initial, 0);
+    h.event_time_us.push_n(initial, 0);
     h.value
         .extend((0..initial).map(|_| data.random_range(1..=10_000)));
-    h.is_deleted.resize(initial, false);
+    h.is_deleted.push_n(initial, false);
     let mut event_time_of: Vec<i64> = vec![0; initial + 1]; // ids start at 1
     let mut live = LiveKeys::with_keys(1..=n);
     let mut next_id = initial as i64 + 1;
@@ -286,13 +283,11 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
         .map(|(i, t)| (t.commit_us, t.xid, i as u32))
         .collect();
     order.sort_unstable();
-    reserve(&mut h, rows.len());
-    let mut lsn = initial as i64;
+    reserve(&mut h, rows.len(), rows.len());
+    // Rows are pushed in commit order: row i is lsn i + 1 (`History::lsn`).
     for &(_, _, at) in &order {
         let tx = &txs[at as usize];
         for row in &rows[tx.rows.clone()] {
-            lsn += 1;
-            h.lsn.push(lsn);
             h.op.push(row.op);
             h.id.push(row.id);
             h.xid.push(tx.xid);
@@ -315,18 +310,19 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
     (h, times)
 }
 
-fn reserve(h: &mut History, n: usize) {
-    h.lsn.reserve(n);
-    h.xid.reserve(n);
-    h.statement_us.reserve(n);
-    h.op.reserve(n);
-    h.id.reserve(n);
-    h.begin_us.reserve(n);
-    h.commit_us.reserve(n);
-    h.writer.reserve(n);
-    h.clock_offset_us.reserve(n);
-    h.updated_at_us.reserve(n);
-    h.event_time_us.reserve(n);
-    h.value.reserve(n);
-    h.is_deleted.reserve(n);
+/// Room for `plain` more rows in the stored columns and `prefixed` more in the columns that
+/// keep the initial table's constants once (those never store the initial table's rows).
+fn reserve(h: &mut History, plain: usize, prefixed: usize) {
+    h.id.reserve(plain);
+    h.writer.reserve(plain);
+    h.clock_offset_us.reserve(plain);
+    h.updated_at_us.reserve(plain);
+    h.value.reserve(plain);
+    h.xid.reserve(prefixed);
+    h.statement_us.reserve(prefixed);
+    h.op.reserve(prefixed);
+    h.begin_us.reserve(prefixed);
+    h.commit_us.reserve(prefixed);
+    h.event_time_us.reserve(prefixed);
+    h.is_deleted.reserve(prefixed);
 }

@@ -1,14 +1,17 @@
 //! The ground truth: every row version the source ever had, as columns, in commit (lsn) order.
 //!
-//! Row `i` of every column describes one committed change; `lsn[i] == i + 1`. Because the
+//! Row `i` of every column describes one committed change, the change with lsn `i + 1`. Because the
 //! columns are in commit order, "what committed in `(a, b]`" is one contiguous slice, which is
 //! how the source is advanced run by run without searching.
 
+use super::column::PrefixColumn;
+
 /// What a change did to its row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 #[repr(u8)]
 pub enum Op {
+    #[default]
     Insert = b'I',
     /// A new version of an existing row; a soft delete is an update with `is_deleted = true`.
     Update = b'U',
@@ -30,29 +33,31 @@ impl Op {
     }
 }
 
+/// Columns that hold one value over the whole initial table (a bulk load by transaction 0 at
+/// t = 0) are [`PrefixColumn`]s, which store that run once: they index and iterate like the
+/// others. The rest are plain vectors.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
-    pub lsn: Vec<i64>,
-    pub op: Vec<Op>,
+    pub op: PrefixColumn<Op>,
     pub id: Vec<i64>,
     /// The transaction's id, drawn at begin (PostgreSQL's xid): rows of one transaction share it.
-    pub xid: Vec<i64>,
+    pub xid: PrefixColumn<i64>,
     /// True time the transaction began.
-    pub begin_us: Vec<i64>,
+    pub begin_us: PrefixColumn<i64>,
     /// True time the change's statement ran: its begin, or, when it waited on a row lock, the
     /// commit of the change it waited for.
-    pub statement_us: Vec<i64>,
+    pub statement_us: PrefixColumn<i64>,
     /// True time it committed; visible to readers from here on.
-    pub commit_us: Vec<i64>,
+    pub commit_us: PrefixColumn<i64>,
     pub writer: Vec<u32>,
     /// The writer's clock offset at begin (jitter included): `updated_at ≈ begin + offset`.
     pub clock_offset_us: Vec<i64>,
     /// Writer clock at begin, truncated to the granularity.
     pub updated_at_us: Vec<i64>,
     /// Business time of the row.
-    pub event_time_us: Vec<i64>,
+    pub event_time_us: PrefixColumn<i64>,
     pub value: Vec<i64>,
-    pub is_deleted: Vec<bool>,
+    pub is_deleted: PrefixColumn<bool>,
     /// Scheduled run times `R_1 < … < R_n` (the drain adds more, the runner decides how many).
     pub run_times_us: Vec<i64>,
     /// Largest id ever allocated (ids are dense: `1..=max_id`).
@@ -60,12 +65,23 @@ pub struct History {
 }
 
 impl History {
+    /// The lsn of row `i`. The history is in commit order without gaps, so it is `i + 1`: a
+    /// column of it would cost 8 bytes a row and say nothing.
+    pub fn lsn(&self, i: usize) -> i64 {
+        i as i64 + 1
+    }
+
+    /// The lsns of rows `range`, in order.
+    pub fn lsns(&self, range: std::ops::Range<usize>) -> impl ExactSizeIterator<Item = i64> {
+        range.map(|i| i as i64 + 1)
+    }
+
     pub fn len(&self) -> usize {
-        self.lsn.len()
+        self.id.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.lsn.is_empty()
+        self.id.is_empty()
     }
 
     /// Index range of the changes committed in `(after_us, up_to_us]`.
@@ -77,7 +93,7 @@ impl History {
 
     /// The last commit time in the history (0 when empty).
     pub fn last_commit_us(&self) -> i64 {
-        self.commit_us.last().copied().unwrap_or(0)
+        self.commit_us.last().unwrap_or(0)
     }
 
     /// The oldest transaction id still in flight at `at_us` (begun at or before it, committed
@@ -111,22 +127,22 @@ impl History {
                 h.update(&v.to_le_bytes());
             }
         }
-        ints(&mut h, "lsn", self.lsn.iter().copied());
-        ints(&mut h, "op", self.op.iter().map(|o| *o as u8 as i64));
+        ints(&mut h, "lsn", (0..self.len()).map(|i| self.lsn(i)));
+        ints(&mut h, "op", self.op.iter().map(|o| o as u8 as i64));
         ints(&mut h, "id", self.id.iter().copied());
-        ints(&mut h, "xid", self.xid.iter().copied());
-        ints(&mut h, "begin", self.begin_us.iter().copied());
-        ints(&mut h, "statement", self.statement_us.iter().copied());
-        ints(&mut h, "commit", self.commit_us.iter().copied());
+        ints(&mut h, "xid", self.xid.iter());
+        ints(&mut h, "begin", self.begin_us.iter());
+        ints(&mut h, "statement", self.statement_us.iter());
+        ints(&mut h, "commit", self.commit_us.iter());
         ints(&mut h, "writer", self.writer.iter().map(|&w| w as i64));
         ints(&mut h, "offset", self.clock_offset_us.iter().copied());
         ints(&mut h, "updated_at", self.updated_at_us.iter().copied());
-        ints(&mut h, "event_time", self.event_time_us.iter().copied());
+        ints(&mut h, "event_time", self.event_time_us.iter());
         ints(&mut h, "value", self.value.iter().copied());
         ints(
             &mut h,
             "is_deleted",
-            self.is_deleted.iter().map(|&d| d as i64),
+            self.is_deleted.iter().map(|d| d as i64),
         );
         ints(&mut h, "runs", self.run_times_us.iter().copied());
         h.finalize().to_hex().to_string()
@@ -143,7 +159,6 @@ mod tests {
         let mut by_commit = txs.to_vec();
         by_commit.sort_by_key(|&(xid, _, commit)| (commit, xid));
         for (i, &(xid, begin, commit)) in by_commit.iter().enumerate() {
-            h.lsn.push(i as i64 + 1);
             h.op.push(Op::Insert);
             h.id.push(i as i64 + 1);
             h.xid.push(xid);

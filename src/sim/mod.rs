@@ -5,6 +5,7 @@
 
 mod audit;
 mod clock;
+mod column;
 mod export;
 mod generator;
 mod history;
@@ -13,6 +14,7 @@ mod seeds;
 
 pub use audit::{audit, Audit};
 pub use clock::{truncate_to, WriterClocks};
+pub use column::PrefixColumn;
 pub use export::{history_frame, write_history_parquet};
 pub use generator::{generate, generate_timed, GenerationTimes};
 pub use history::{History, Op};

@@ -131,7 +131,9 @@ pub struct Verdict {
 /// version (0 = not live), whose full row is history row `lsn − 1`.
 #[derive(Debug, Clone, Default)]
 pub struct Oracle {
-    expected_lsn: Vec<i64>,
+    /// An lsn fits in 32 bits: a history of four billion versions could not be held anyway
+    /// (`Oracle::new` checks), and 4 bytes a key are 400 MB at 100M keys.
+    expected_lsn: Vec<u32>,
     /// Per key, the digest of its live version's columns after the key and the lsn (the mirror
     /// row's `MIRROR_ROW[2..]`), kept beside the lsn so a check reads per-key arrays in the
     /// order target rows come back instead of jumping around the history for every row.
@@ -149,6 +151,11 @@ pub struct Oracle {
 impl Oracle {
     pub fn new(history: &History) -> Self {
         let keys = history.max_id as usize + 1;
+        assert!(
+            history.len() < u32::MAX as usize,
+            "a history of {} versions: lsns past 32 bits",
+            history.len()
+        );
         Oracle {
             expected_lsn: vec![0; keys],
             expected_rest: vec![0; keys],
@@ -167,7 +174,7 @@ impl Oracle {
             self.expected_lsn[id] = match history.op[i] {
                 Op::Delete => 0,
                 _ if history.is_deleted[i] => 0,
-                _ => history.lsn[i],
+                _ => history.lsn(i) as u32,
             };
             self.expected_rest[id] = digest(MIRROR_ROW[2..].iter().map(|c| c.of(history, i)));
         }
@@ -176,7 +183,10 @@ impl Oracle {
 
     /// The lsn of every live version, by key.
     pub fn live_lsns(&self) -> impl Iterator<Item = i64> + '_ {
-        self.expected_lsn.iter().copied().filter(|&l| l != 0)
+        self.expected_lsn
+            .iter()
+            .filter(|&&l| l != 0)
+            .map(|&l| i64::from(l))
     }
 
     /// The lsn of the key's live version, if the key is live.
@@ -184,8 +194,8 @@ impl Oracle {
         usize::try_from(id)
             .ok()
             .and_then(|slot| self.expected_lsn.get(slot))
-            .copied()
-            .filter(|&l| l != 0)
+            .filter(|&&l| l != 0)
+            .map(|&l| i64::from(l))
     }
 
     /// Whether target row `row` equals the expected version `lsn` on every column it carries.
@@ -198,11 +208,25 @@ impl Oracle {
     }
 
     /// Classifies every key of `target` against the oracle; keeps up to `max_samples` wrong
-    /// keys.
+    /// keys. For a target held whole; a large one is checked batch by batch with
+    /// [`begin_check`](Self::begin_check), [`feed`](Self::feed) and [`verdict`](Self::verdict).
     pub fn check(&mut self, history: &History, target: &TargetRows, max_samples: usize) -> Verdict {
+        self.begin_check();
+        self.feed(history, target);
+        self.verdict(history, target, max_samples)
+    }
+
+    /// Starts a check: forgets what the last one saw.
+    pub fn begin_check(&mut self) {
         self.held.fill(0);
         self.exact.fill(false);
         self.foreign.clear();
+    }
+
+    /// Notes what one batch of the target's rows holds. Batches may come in any order and cut
+    /// anywhere, even between two rows of one key: a key's finding depends only on how many
+    /// rows carry it and whether one of them is exact.
+    pub fn feed(&mut self, history: &History, target: &TargetRows) {
         // A mirror with every column (the built-in targets) is compared through the per-key
         // lsn and digest; a target with other columns (an outside pipeline's) column by column
         // against the history.
@@ -228,7 +252,7 @@ impl Oracle {
                 continue;
             };
             self.held[slot] += 1;
-            let expected = self.expected_lsn[slot];
+            let expected = i64::from(self.expected_lsn[slot]);
             if expected != 0 && !self.exact[slot] {
                 self.exact[slot] = if full_mirror {
                     lsns[row] == expected
@@ -238,6 +262,12 @@ impl Oracle {
                 };
             }
         }
+    }
+
+    /// The verdict on everything fed since [`begin_check`](Self::begin_check), with up to
+    /// `max_samples` wrong keys described from `rows`: the target's rows, or any part of them
+    /// that holds every row of the sampled keys ([`sample_ids`](Self::sample_ids) names them).
+    pub fn verdict(&self, history: &History, rows: &TargetRows, max_samples: usize) -> Verdict {
         let mut d = Divergence::default();
         let mut wrong_keys = 0;
         for id in 1..self.held.len() {
@@ -257,7 +287,7 @@ impl Oracle {
         let samples = if d.is_exact() || max_samples == 0 {
             Vec::new()
         } else {
-            self.samples(history, target, max_samples)
+            self.samples(history, rows, max_samples)
         };
         Verdict {
             divergence: d,
@@ -305,6 +335,23 @@ impl Oracle {
     /// Up to `max_samples` wrong keys, shared fairly between the classes present (the lowest
     /// ids of each), so a few stale keys never hide the missing ones. Ordered by class, then id.
     fn samples(&self, history: &History, target: &TargetRows, max_samples: usize) -> Vec<WrongKey> {
+        let chosen = self.sample_ids(max_samples);
+        // One pass over the target collects what it holds for the chosen keys.
+        let mut rows_of: BTreeMap<i64, Vec<usize>> =
+            chosen.iter().map(|&id| (id, Vec::new())).collect();
+        for (row, id) in target.id.iter().enumerate() {
+            if let Some(rows) = rows_of.get_mut(id) {
+                rows.push(row);
+            }
+        }
+        chosen
+            .into_iter()
+            .map(|id| self.wrong_key(history, target, id, &rows_of[&id]))
+            .collect()
+    }
+
+    /// The keys [`verdict`](Self::verdict) describes when asked for `max_samples`, in its order.
+    pub fn sample_ids(&self, max_samples: usize) -> Vec<i64> {
         let mut by_class: [Vec<i64>; 4] = Default::default();
         let wrong_ids = self
             .foreign
@@ -335,26 +382,15 @@ impl Oracle {
                 break;
             }
         }
-        let chosen: Vec<i64> = by_class
+        by_class
             .into_iter()
             .zip(taken)
             .flat_map(|(bucket, n)| bucket.into_iter().take(n))
-            .collect();
-        // One pass over the target collects what it holds for the chosen keys.
-        let mut rows_of: BTreeMap<i64, Vec<usize>> =
-            chosen.iter().map(|&id| (id, Vec::new())).collect();
-        for (row, id) in target.id.iter().enumerate() {
-            if let Some(rows) = rows_of.get_mut(id) {
-                rows.push(row);
-            }
-        }
-        chosen
-            .into_iter()
-            .map(|id| self.wrong_key(history, target, id, &rows_of[&id]))
             .collect()
     }
 
-    /// What the target (the one the last [`check`](Self::check) saw) holds for `id`, classified.
+    /// What the target (the one the last check saw) holds for `id`, classified. `target` may be
+    /// any part of the target that holds every row of `id`.
     pub fn watch(&self, history: &History, target: &TargetRows, id: i64) -> WatchedKey {
         let rows: Vec<usize> = (0..target.len()).filter(|&r| target.id[r] == id).collect();
         let (held_lsns, wrong_columns) = self.held_versions(history, target, id, &rows);
@@ -423,17 +459,28 @@ impl Oracle {
     /// Ages every key by one run if it is wrong after the last [`check`](Self::check) and resets
     /// it otherwise; returns the age of the oldest wrong key, in runs. `ages` is the caller's,
     /// one per target, so the verifier can say how long a divergence lived. (Keys the history
-    /// never had are not aged: they have no slot.)
+    /// never had are not aged: they have no slot.) While no key is wrong, every age is zero and
+    /// `ages` is kept empty: an exact target costs no memory per key.
     pub fn age_wrong_keys(&self, ages: &mut Vec<u32>) -> u32 {
-        ages.resize(self.expected_lsn.len(), 0);
         let mut oldest = 0;
-        for (id, age) in ages.iter_mut().enumerate().skip(1) {
-            if self.finding(id).is_wrong() {
+        for id in 1..self.expected_lsn.len() {
+            let wrong = self.finding(id).is_wrong();
+            if ages.is_empty() {
+                if !wrong {
+                    continue;
+                }
+                ages.resize(self.expected_lsn.len(), 0);
+            }
+            let age = &mut ages[id];
+            if wrong {
                 *age += 1;
                 oldest = oldest.max(*age);
             } else {
                 *age = 0;
             }
+        }
+        if oldest == 0 {
+            *ages = Vec::new();
         }
         oldest
     }

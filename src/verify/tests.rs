@@ -14,7 +14,6 @@ fn history(changes: &[Change]) -> History {
     let mut h = History::default();
     for (i, &(op, id, commit, value)) in changes.iter().enumerate() {
         let lsn = i as i64 + 1;
-        h.lsn.push(lsn);
         h.op.push(op);
         h.id.push(id);
         h.xid.push(lsn);
@@ -229,6 +228,29 @@ fn ages_count_consecutive_wrong_checks_and_reset_when_right() {
 }
 
 #[test]
+fn an_exact_target_keeps_no_ages_and_a_key_wrong_again_starts_over() {
+    let h = world();
+    let mut oracle = Oracle::new(&h);
+    oracle.advance_to(&h, 10);
+    let mut ages = Vec::new();
+    let exact = target(&[row_of(&h, 1), row_of(&h, 4)]);
+    oracle.check(&h, &exact, 0);
+    assert_eq!(oracle.age_wrong_keys(&mut ages), 0);
+    assert!(ages.is_empty());
+    // Key 2 stale, key 1 right; then key 1 missing too, while key 2 stays stale.
+    oracle.check(&h, &target(&[row_of(&h, 1), row_of(&h, 2)]), 0);
+    assert_eq!(oracle.age_wrong_keys(&mut ages), 1);
+    oracle.check(&h, &target(&[row_of(&h, 2)]), 0);
+    assert_eq!(oracle.age_wrong_keys(&mut ages), 2);
+    assert_eq!((ages[1], ages[2]), (1, 2));
+    oracle.check(&h, &exact, 0);
+    assert_eq!(oracle.age_wrong_keys(&mut ages), 0);
+    assert!(ages.is_empty());
+    oracle.check(&h, &target(&[row_of(&h, 4)]), 0);
+    assert_eq!(oracle.age_wrong_keys(&mut ages), 1, "key 1 starts over");
+}
+
+#[test]
 fn samples_share_their_room_between_classes() {
     let h = world();
     // Key 1 missing, key 2 stale, key 3 ghost.
@@ -266,4 +288,60 @@ fn a_target_with_some_columns_is_compared_on_exactly_those() {
     let v = oracle.check(&h, &wrong_value, 10);
     assert_eq!(v.divergence, divergence(0, 1, 0, 0));
     assert_eq!(v.samples[0].wrong_columns, vec!["value".to_string()]);
+}
+
+#[test]
+fn a_target_fed_in_batches_gets_the_verdict_of_the_whole() {
+    let h = world();
+    // As of t = 10: key 1 exact (and duplicated by a stale copy), key 2 stale, key 3 a ghost,
+    // key 4 not yet inserted (a ghost too), key 9 foreign. The batches cut between the two
+    // rows of key 1, and the exact one comes second.
+    let rows = [
+        row_of(&h, 2),
+        row_of(&h, 3),
+        row_of(&h, 1),
+        row_of(&h, 1),
+        row_of(&h, 6),
+        vec![9, 1, 1, 1, 1, 1],
+    ];
+    let mut stale_copy = rows[2].clone();
+    stale_copy[4] += 1; // value
+    let rows = [
+        rows[0].clone(),
+        rows[1].clone(),
+        stale_copy,
+        rows[3].clone(),
+        rows[4].clone(),
+        rows[5].clone(),
+    ];
+    let whole = verdict_at(&h, 10, &rows);
+    assert_eq!(whole.divergence, divergence(0, 1, 3, 1));
+
+    let mut oracle = Oracle::new(&h);
+    oracle.advance_to(&h, 10);
+    oracle.begin_check();
+    for batch in rows.chunks(3) {
+        oracle.feed(&h, &target(batch));
+    }
+    // Samples need only the rows of the sampled keys.
+    let ids = oracle.sample_ids(10);
+    let mut kept = TargetRows::default();
+    for batch in rows.chunks(2) {
+        kept.extend_from(&target(batch), |id| ids.contains(&id));
+    }
+    let batched = oracle.verdict(&h, &kept, 10);
+    assert_eq!(batched, whole);
+}
+
+#[test]
+fn a_new_check_forgets_the_batches_of_the_last() {
+    let h = world();
+    let mut oracle = Oracle::new(&h);
+    oracle.advance_to(&h, 10);
+    oracle.begin_check();
+    oracle.feed(&h, &target(&[row_of(&h, 1), row_of(&h, 1)]));
+    oracle.begin_check();
+    oracle.feed(&h, &target(&[row_of(&h, 1), row_of(&h, 4)]));
+    let v = oracle.verdict(&h, &TargetRows::default(), 0);
+    assert!(v.divergence.is_exact(), "{:?}", v.divergence);
 }

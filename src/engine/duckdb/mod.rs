@@ -5,7 +5,8 @@
 //! implementations; `sql.rs` the SQL text every statement is built from (from the one row
 //! schema in `crate::row`); `write.rs` the write modes; `files.rs` reads of landed files;
 //! `profiling.rs` the profiler's counters; `source_batch.rs` the history as Arrow batches;
-//! `error.rs` DuckDB's errors as the engine-neutral error.
+//! `error.rs` DuckDB's errors as the engine-neutral error; `spill.rs` DuckDB's memory limit and
+//! the directory it spills to.
 
 #[cfg(test)]
 pub(crate) mod broken;
@@ -15,6 +16,7 @@ pub(super) mod outside_target;
 mod profiling;
 pub(super) mod released;
 mod source_batch;
+mod spill;
 mod sql;
 mod write;
 
@@ -41,6 +43,13 @@ use crate::error::{Error, Result};
 use crate::row::{column_list, Column, MIRROR_ROW};
 use crate::scenario::{TargetModel, WriteMode};
 use crate::sim::{History, Op};
+
+/// Rows of the history handed to DuckDB in one Arrow batch: large enough that a statement's
+/// overhead vanishes, small enough that the batch is a sliver of the history it copies.
+const LOAD_BATCH_ROWS: usize = 1 << 20;
+/// Rows of a target handed to the verifier at a time: a 100M-row target read whole would hold
+/// 5 GB of arrays beside the history.
+const SCAN_BATCH_ROWS: usize = 1 << 18;
 
 #[derive(Debug, Clone)]
 enum Pending {
@@ -69,6 +78,9 @@ pub struct DuckDbEngine {
     models: BTreeMap<TargetId, TargetModel>,
     /// Where `file_listing` reads landed files from.
     landing_dir: Option<PathBuf>,
+    /// Where DuckDB writes blocks past its memory limit. Declared last: fields drop in order,
+    /// so the connection is closed before the directory is removed.
+    spill: spill::SpillDir,
 }
 
 impl DuckDbEngine {
@@ -87,6 +99,7 @@ impl DuckDbEngine {
             Connection::open_in_memory().context(|| "opening an in-memory database".into())?;
         conn.register_table_function::<ArrowVTab>("arrow")
             .context(|| "registering the Arrow table function".into())?;
+        let spill = spill::SpillDir::create()?;
         let mut engine = DuckDbEngine {
             conn,
             sql_time: Duration::ZERO,
@@ -98,7 +111,11 @@ impl DuckDbEngine {
             staged: BTreeMap::new(),
             models: BTreeMap::new(),
             landing_dir: None,
+            spill,
         };
+        engine.batch(&engine.spill.settings_sql(), || {
+            "setting DuckDB's memory limit and spill directory".into()
+        })?;
         engine.batch(&sql::source_tables(), || {
             "creating the source tables".into()
         })?;
@@ -259,8 +276,22 @@ impl DuckDbEngine {
     /// Every row of `table`'s non-null integer `columns`, column by column, streamed through
     /// Arrow and widened to 64 bits.
     fn int_columns<const N: usize>(&mut self, table: &str, columns: &str) -> Result<[Vec<i64>; N]> {
+        let mut whole = None;
+        self.scan_int_columns(table, columns, usize::MAX, &mut |batch| whole = Some(batch))?;
+        Ok(whole.unwrap_or_else(|| std::array::from_fn(|_| Vec::new())))
+    }
+
+    /// [`int_columns`](Self::int_columns) handed to `visit` in batches of up to `batch_rows`
+    /// rows (an empty table visits nothing), so a large table is never held whole.
+    fn scan_int_columns<const N: usize>(
+        &mut self,
+        table: &str,
+        columns: &str,
+        batch_rows: usize,
+        visit: &mut dyn FnMut([Vec<i64>; N]),
+    ) -> Result<()> {
         let started = Instant::now();
-        let result = (|| -> duckdb::Result<[Vec<i64>; N]> {
+        let result = (|| -> duckdb::Result<()> {
             let mut stmt = self
                 .conn
                 .prepare(&format!("SELECT {columns} FROM {table}"))?;
@@ -269,8 +300,10 @@ impl DuckDbEngine {
             let rows: i64 =
                 self.conn
                     .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
-            let mut out: [Vec<i64>; N] =
-                std::array::from_fn(|_| Vec::with_capacity(rows.max(0) as usize));
+            let capacity = (rows.max(0) as usize).min(batch_rows);
+            let fresh =
+                || -> [Vec<i64>; N] { std::array::from_fn(|_| Vec::with_capacity(capacity)) };
+            let mut out = fresh();
             for batch in stmt.stream_arrow([])? {
                 let batch = batch?;
                 for (i, column) in out.iter_mut().enumerate() {
@@ -295,8 +328,14 @@ impl DuckDbEngine {
                         }
                     }
                 }
+                if out[0].len() >= batch_rows {
+                    visit(std::mem::replace(&mut out, fresh()));
+                }
             }
-            Ok(out)
+            if !out[0].is_empty() {
+                visit(out);
+            }
+            Ok(())
         })()
         .context(|| format!("reading the contents of {table}"));
         self.sql_time += started.elapsed();
@@ -438,23 +477,27 @@ impl Source for DuckDbEngine {
         if range.is_empty() {
             return Ok(());
         }
-        let (first_lsn, last_lsn) = (history.lsn[range.start], history.lsn[range.end - 1]);
-        let only_inserts = history.op[range.clone()].iter().all(|&op| op == Op::Insert);
-        let batch = change_log_batch(history, range);
-
-        // The `arrow` table function feeds the batch through DuckDB's own INSERT pipeline,
-        // measurably faster than the appender for wide batches.
-        let registration = ArrowBatchRegistration::new(batch);
-        let started = Instant::now();
-        let appended = self
-            .conn
-            .execute(
-                "INSERT INTO change_log SELECT * FROM arrow(?)",
-                [&registration],
-            )
-            .context(|| format!("appending lsn {first_lsn}..={last_lsn} to the change log"));
-        self.sql_time += started.elapsed();
-        appended?;
+        let (first_lsn, last_lsn) = (history.lsn(range.start), history.lsn(range.end - 1));
+        let only_inserts = history.op.slice(range.clone()).all(|op| op == Op::Insert);
+        // A batch at a time: a 100M-row initial table as one Arrow batch would hold a second
+        // copy of the whole history while DuckDB copies it a third time.
+        for chunk in range.clone().step_by(LOAD_BATCH_ROWS) {
+            let chunk = chunk..(chunk + LOAD_BATCH_ROWS).min(range.end);
+            let (from, to) = (history.lsn(chunk.start), history.lsn(chunk.end - 1));
+            // The `arrow` table function feeds the batch through DuckDB's own INSERT pipeline,
+            // measurably faster than the appender for wide batches.
+            let registration = ArrowBatchRegistration::new(change_log_batch(history, chunk));
+            let started = Instant::now();
+            let appended = self
+                .conn
+                .execute(
+                    "INSERT INTO change_log SELECT * FROM arrow(?)",
+                    [&registration],
+                )
+                .context(|| format!("appending lsn {from}..={to} to the change log"));
+            self.sql_time += started.elapsed();
+            appended?;
+        }
 
         let cols = column_list(&crate::row::SOURCE_ROW);
         let in_range = format!("lsn BETWEEN {first_lsn} AND {last_lsn}");
@@ -743,11 +786,91 @@ impl Targets for DuckDbEngine {
         })
     }
 
+    fn scan_target(
+        &mut self,
+        target: TargetId,
+        visit: &mut dyn FnMut(&TargetRows),
+    ) -> Result<Option<TargetTotals>> {
+        if let Some(TargetModel::DailyTotals) = self.models.get(&target) {
+            return match self.target_contents(target)? {
+                TargetContents::Totals(totals) => Ok(Some(totals)),
+                TargetContents::Mirror(_) => unreachable!("a daily_totals target holds totals"),
+            };
+        }
+        let table = format!("{}.mirror", schema(target));
+        self.scan_int_columns(
+            &table,
+            &column_list(&MIRROR_ROW),
+            SCAN_BATCH_ROWS,
+            &mut |columns: [Vec<i64>; MIRROR_ROW.len()]| {
+                let mut columns = columns.into_iter();
+                let id = columns.next().expect("MIRROR_ROW starts with the key");
+                visit(&TargetRows {
+                    id,
+                    columns: MIRROR_ROW[1..].iter().copied().zip(columns).collect(),
+                });
+            },
+        )?;
+        Ok(None)
+    }
+
     fn sql_time(&self) -> Duration {
         self.sql_time
     }
 
     fn cpu_time(&self) -> Duration {
         self.cpu_time
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DuckDbEngine;
+
+    #[test]
+    fn a_table_scanned_in_batches_shows_every_row_once() {
+        let mut engine = DuckDbEngine::open_in_memory().unwrap();
+        engine
+            .conn
+            .execute_batch(
+                "CREATE TABLE t AS SELECT i AS a, (i * 2)::INTEGER AS b FROM range(10000) r(i)",
+            )
+            .unwrap();
+        let mut batches = Vec::new();
+        engine
+            .scan_int_columns("t", "a, b", 1000, &mut |[a, b]: [Vec<i64>; 2]| {
+                batches.push((a, b))
+            })
+            .unwrap();
+        // DuckDB hands over vectors of 2,048 rows: a batch closes at the first one past 1,000.
+        assert!(batches.len() >= 4, "{} batches", batches.len());
+        assert!(batches.iter().all(|(a, _)| a.len() < 1000 + 2048));
+        let mut seen: Vec<i64> = batches
+            .iter()
+            .flat_map(|(a, _)| a.iter().copied())
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..10000).collect::<Vec<i64>>());
+        assert!(batches
+            .iter()
+            .all(|(a, b)| a.iter().zip(b).all(|(x, y)| *y == 2 * x)));
+        let whole: [Vec<i64>; 2] = engine.int_columns("t", "a, b").unwrap();
+        assert_eq!(whole[0].len(), 10000);
+    }
+
+    #[test]
+    fn an_empty_table_is_read_as_empty_columns_and_scanned_as_no_batch() {
+        let mut engine = DuckDbEngine::open_in_memory().unwrap();
+        engine
+            .conn
+            .execute_batch("CREATE TABLE t (a BIGINT)")
+            .unwrap();
+        let mut batches = 0;
+        engine
+            .scan_int_columns("t", "a", 1000, &mut |_: [Vec<i64>; 1]| batches += 1)
+            .unwrap();
+        assert_eq!(batches, 0);
+        let [a]: [Vec<i64>; 1] = engine.int_columns("t", "a").unwrap();
+        assert!(a.is_empty());
     }
 }

@@ -87,15 +87,15 @@ fn changes_batch(h: &History, range: Range<usize>) -> RecordBatch {
         |col: &[i64]| -> ArrayRef { Arc::new(Int64Array::from(col[range.clone()].to_vec())) };
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(
-            h.op[range.clone()].iter().map(|o| o.as_str()),
+            h.op.slice(range.clone()).map(|o| o.as_str()),
         )),
         ints(&h.id),
         ints(&h.value),
         timestamps(&h.updated_at_us[range.clone()]),
-        timestamps(&h.event_time_us[range.clone()]),
-        Arc::new(BooleanArray::from(h.is_deleted[range.clone()].to_vec())),
-        ints(&h.lsn),
-        timestamps(&h.commit_us[range]),
+        timestamps(&h.event_time_us.to_vec(range.clone())),
+        Arc::new(BooleanArray::from(h.is_deleted.to_vec(range.clone()))),
+        Arc::new(Int64Array::from_iter_values(h.lsns(range.clone()))),
+        timestamps(&h.commit_us.to_vec(range)),
     ];
     RecordBatch::try_new(Arc::new(schema), columns).expect("columns match the schema")
 }
@@ -105,8 +105,8 @@ impl ReleasedSource for ReleasedFile {
         if range.is_empty() {
             return Ok(());
         }
-        let (first, last) = (history.lsn[range.start], history.lsn[range.end - 1]);
-        let only_inserts = history.op[range.clone()].iter().all(|&op| op == Op::Insert);
+        let (first, last) = (history.lsn(range.start), history.lsn(range.end - 1));
+        let only_inserts = history.op.slice(range.clone()).all(|op| op == Op::Insert);
         let conn = open(&self.path)?;
         let what = || format!("applying lsn {first}..={last} to the released source");
         let registration = ArrowBatchRegistration::new(changes_batch(history, range));
@@ -167,7 +167,7 @@ mod tests {
             } else {
                 live.insert(
                     h.id[i],
-                    [h.lsn[i], h.updated_at_us[i], h.value[i], h.event_time_us[i]],
+                    [h.lsn(i), h.updated_at_us[i], h.value[i], h.event_time_us[i]],
                 );
             }
         }
@@ -225,9 +225,10 @@ mod tests {
             )
             .unwrap();
         let range = h.committed_between(i64::MIN, first_run);
-        let expected = h.commit_us[range]
-            .iter()
-            .filter(|&&c| c >= 30_000_000)
+        let expected = h
+            .commit_us
+            .slice(range)
+            .filter(|&c| c >= 30_000_000)
             .count();
         assert!(expected > 0 && first_run > 30_000_000);
         assert_eq!(at_or_after as usize, expected);

@@ -33,10 +33,15 @@ fn history_column(h: &History, column: RowColumn, range: Range<usize>) -> Column
     let ints = |values: &[i64]| Column::new(name, &values[range.clone()]);
     match column {
         RowColumn::Id => ints(&h.id),
-        RowColumn::Lsn => ints(&h.lsn),
+        RowColumn::Lsn => Column::new(
+            column.name().into(),
+            h.lsns(range.clone()).collect::<Vec<i64>>(),
+        ),
         RowColumn::UpdatedAt => ints(&h.updated_at_us),
         RowColumn::Value => ints(&h.value),
-        RowColumn::EventTime => ints(&h.event_time_us),
+        RowColumn::EventTime => {
+            Column::new(column.name().into(), h.event_time_us.to_vec(range.clone()))
+        }
         RowColumn::Writer => Column::new(
             column.name().into(),
             h.writer[range.clone()]
@@ -44,8 +49,10 @@ fn history_column(h: &History, column: RowColumn, range: Range<usize>) -> Column
                 .map(|&w| w as i32)
                 .collect::<Vec<_>>(),
         ),
-        RowColumn::IsDeleted => Column::new(column.name().into(), &h.is_deleted[range.clone()]),
-        RowColumn::Xid => ints(&h.xid),
+        RowColumn::IsDeleted => {
+            Column::new(column.name().into(), h.is_deleted.to_vec(range.clone()))
+        }
+        RowColumn::Xid => Column::new(column.name().into(), h.xid.to_vec(range.clone())),
     }
 }
 
@@ -54,9 +61,8 @@ fn history_column(h: &History, column: RowColumn, range: Range<usize>) -> Column
 pub(super) fn change_log_frame(h: &History, range: Range<usize>) -> Result<DataFrame> {
     let mut columns = vec![Column::new(
         OP_DELETE.into(),
-        h.op[range.clone()]
-            .iter()
-            .map(|&op| op == Op::Delete)
+        h.op.slice(range.clone())
+            .map(|op| op == Op::Delete)
             .collect::<Vec<_>>(),
     )];
     columns.extend(
@@ -64,7 +70,10 @@ pub(super) fn change_log_frame(h: &History, range: Range<usize>) -> Result<DataF
             .iter()
             .map(|&c| history_column(h, c, range.clone())),
     );
-    columns.push(Column::new(COMMIT_US.into(), &h.commit_us[range.clone()]));
+    columns.push(Column::new(
+        COMMIT_US.into(),
+        h.commit_us.to_vec(range.clone()),
+    ));
     DataFrame::new(range.len(), columns).during(|| "building a change-log batch".into())
 }
 

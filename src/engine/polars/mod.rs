@@ -132,9 +132,9 @@ impl Source for PolarsEngine {
         if range.is_empty() {
             return Ok(());
         }
-        let (first_lsn, last_lsn) = (history.lsn[range.start], history.lsn[range.end - 1]);
+        let (first_lsn, last_lsn) = (history.lsn(range.start), history.lsn(range.end - 1));
         let what = || format!("applying lsn {first_lsn}..={last_lsn} to the source");
-        let only_inserts = history.op[range.clone()].iter().all(|&op| op == Op::Insert);
+        let only_inserts = history.op.slice(range.clone()).all(|op| op == Op::Insert);
         let batch = change_log_frame(history, range)?;
         let source_columns: Vec<&str> = SOURCE_ROW.iter().map(|c| c.name()).collect();
         let change_log = &mut self.change_log;

@@ -220,7 +220,7 @@ impl Player {
     /// The initial load: one `COPY` of fresh rows (the bulk path), the sequence moved past
     /// them, then the indexes and statistics.
     fn load(&mut self, history: &History, range: Range<usize>) -> Result<()> {
-        let only_fresh_inserts = history.op[range.clone()].iter().all(|&o| o == Op::Insert);
+        let only_fresh_inserts = history.op.slice(range.clone()).all(|o| o == Op::Insert);
         if only_fresh_inserts {
             let copy = format!(
                 "COPY {}.{TABLE} ({}) FROM STDIN (FORMAT binary)",
@@ -275,7 +275,7 @@ impl Player {
     fn plan(&mut self, history: &History) {
         let initial_end = history.committed_between(i64::MIN, 0).end;
         let mut rows: Vec<usize> = (initial_end..history.len()).collect();
-        rows.sort_by_key(|&i| (history.begin_us[i], history.xid[i], history.lsn[i]));
+        rows.sort_by_key(|&i| (history.begin_us[i], history.xid[i], history.lsn(i)));
         let mut txs: Vec<Tx> = Vec::new();
         for i in rows {
             match txs.last_mut() {
@@ -329,7 +329,7 @@ impl Player {
             let (xid, lsn) = match event {
                 Event::Apply(t) | Event::Begin(t) | Event::BulkBegin(t) => (txs[t].xid, 0),
                 Event::Commit(xid) => (xid, 0),
-                Event::Statement(xid, i) => (xid, history.lsn[i]),
+                Event::Statement(xid, i) => (xid, history.lsn(i)),
             };
             (time, event.priority(), xid, lsn)
         });
@@ -440,7 +440,7 @@ impl Player {
         let Some(mut group) = self.groups.remove(&g) else {
             return Ok(());
         };
-        group.pending.sort_by_key(|&i| history.lsn[i]);
+        group.pending.sort_by_key(|&i| history.lsn(i));
         apply_rows(&mut group.client, &self.schema, history, &group.pending)?;
         group
             .client
@@ -578,7 +578,7 @@ impl Player {
 impl DeleteRow {
     fn of(history: &History, i: usize) -> DeleteRow {
         DeleteRow {
-            lsn: history.lsn[i],
+            lsn: history.lsn(i),
             updated_at_us: history.updated_at_us[i],
             writer: history.writer[i] as i32,
             value: history.value[i],

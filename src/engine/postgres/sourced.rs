@@ -23,7 +23,7 @@ use super::{slot, sql};
 use crate::engine::duckdb::DuckDbEngine;
 use crate::engine::{
     ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, Source, TargetContents, TargetId,
-    Targets, WriteStats,
+    TargetRows, TargetTotals, Targets, WriteStats,
 };
 use crate::error::{Error, Result};
 use crate::scenario::{TargetModel, WriteMode};
@@ -381,6 +381,14 @@ impl Targets for PostgresSourced {
 
     fn target_contents(&mut self, target: TargetId) -> Result<TargetContents> {
         self.targets.target_contents(target)
+    }
+
+    fn scan_target(
+        &mut self,
+        target: TargetId,
+        visit: &mut dyn FnMut(&TargetRows),
+    ) -> Result<Option<TargetTotals>> {
+        self.targets.scan_target(target, visit)
     }
 
     fn sql_time(&self) -> Duration {

@@ -107,7 +107,7 @@ pub(super) struct RowParams {
 impl RowParams {
     pub(super) fn of(history: &History, i: usize) -> RowParams {
         RowParams {
-            ints: [history.id[i], history.lsn[i], history.value[i]],
+            ints: [history.id[i], history.lsn(i), history.value[i]],
             times: [
                 system_time(history.updated_at_us[i]),
                 system_time(history.event_time_us[i]),
@@ -182,11 +182,11 @@ pub(super) fn run_statement(
     };
     let changed = client
         .execute(&sql, params)
-        .map_err(|e| pg_error(&format!("{what} id {id} (lsn {})", history.lsn[i]), e))?;
+        .map_err(|e| pg_error(&format!("{what} id {id} (lsn {})", history.lsn(i)), e))?;
     if changed != 1 {
         return Err(Error::Postgres(format!(
             "{what} id {id} (lsn {}) changed {changed} rows, not 1: the source does not hold what the simulator holds",
-            history.lsn[i]
+            history.lsn(i)
         )));
     }
     Ok(())
