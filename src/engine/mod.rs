@@ -465,6 +465,12 @@ pub(crate) fn open_broken_upsert(
 
 /// Opens a fresh engine of `kind` holding an empty source: the one place that turns a kind
 /// into a concrete engine.
+/// The memory DuckDB may hold before its tables spill to disk (its `memory_limit`), given
+/// what this machine has available now: the share an engine opened now gets.
+pub fn duckdb_memory_limit_bytes() -> u64 {
+    duckdb::memory_limit_bytes(crate::machine::available_bytes().map(|(bytes, _)| bytes))
+}
+
 pub fn open(kind: EngineKind, storage: TargetStorage<'_>) -> Result<Box<dyn Engine>> {
     Ok(match kind {
         EngineKind::Duckdb => Box::new(open_duckdb(storage)?),

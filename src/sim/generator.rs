@@ -103,32 +103,48 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
     reserve(&mut h, initial + expected_changes, expected_changes);
 
     // The initial table: one bulk load committed at t = 0, before the first run. Built column
-    // by column: this is the bulk of a large history and must generate at memory speed.
+    // by column: this is the bulk of a large history and must generate at memory speed. Its
+    // random columns come from two streams (values from `data`, clock readings from
+    // `clocks`), so they are drawn side by side, each stream in its own order: the history is
+    // the one a single thread draws.
     let n = initial as i64;
     h.op.push_n(initial, Op::Insert);
-    h.id.extend(1..=n);
     // The initial load is one transaction (xid 0) that began, ran and committed at t = 0.
     h.xid.push_n(initial, 0);
     h.begin_us.push_n(initial, 0);
     h.statement_us.push_n(initial, 0);
     h.commit_us.push_n(initial, 0);
-    h.writer.extend((0..initial).map(|i| (i as u32) % writers));
-    h.clock_offset_us.extend(
-        h.writer[..initial]
-            .iter()
-            .map(|&w| clocks.reading_offset_us(w, 0, &mut clock_rng)),
-    );
-    h.updated_at_us.extend(
-        h.clock_offset_us[..initial]
-            .iter()
-            .map(|&offset| truncate_to(offset, granularity)),
-    );
     h.event_time_us.push_n(initial, 0);
-    h.value
-        .extend((0..initial).map(|_| data.random_range(1..=10_000)));
     h.is_deleted.push_n(initial, false);
+    let History {
+        id,
+        writer,
+        clock_offset_us,
+        updated_at_us,
+        value,
+        ..
+    } = &mut h;
+    let (mut live, ()) = rayon::join(
+        || {
+            value.extend((0..initial).map(|_| data.random_range(1..=10_000)));
+            id.extend(1..=n);
+            LiveKeys::with_keys(1..=n)
+        },
+        || {
+            writer.extend((0..initial).map(|i| (i as u32) % writers));
+            clock_offset_us.extend(
+                writer[..initial]
+                    .iter()
+                    .map(|&w| clocks.reading_offset_us(w, 0, &mut clock_rng)),
+            );
+            updated_at_us.extend(
+                clock_offset_us[..initial]
+                    .iter()
+                    .map(|&offset| truncate_to(offset, granularity)),
+            );
+        },
+    );
     let mut event_time_of: Vec<i64> = vec![0; initial + 1]; // ids start at 1
-    let mut live = LiveKeys::with_keys(1..=n);
     let mut next_id = initial as i64 + 1;
     let initial_table = started.elapsed();
 

@@ -12,6 +12,7 @@
 pub(crate) mod broken;
 mod error;
 mod files;
+mod load;
 pub(super) mod outside_target;
 mod profiling;
 pub(super) mod released;
@@ -32,7 +33,7 @@ use duckdb::Connection;
 use error::DuckDbContext;
 use profiling::{cpu_time_s, source_scan, ColumnWidths, SourceScan};
 pub(crate) use source_batch::arrow_type;
-use source_batch::change_log_batch;
+pub(crate) use spill::memory_limit_bytes;
 use sql::{batch_name, chunks_name, schema, select_for, OP_DELETE};
 
 use super::{
@@ -44,9 +45,6 @@ use crate::row::{column_list, Column, MIRROR_ROW};
 use crate::scenario::{TargetModel, WriteMode};
 use crate::sim::{History, Op};
 
-/// Rows of the history handed to DuckDB in one Arrow batch: large enough that a statement's
-/// overhead vanishes, small enough that the batch is a sliver of the history it copies.
-const LOAD_BATCH_ROWS: usize = 1 << 20;
 /// Rows of a target handed to the verifier at a time: a 100M-row target read whole would hold
 /// 5 GB of arrays beside the history.
 const SCAN_BATCH_ROWS: usize = 1 << 18;
@@ -479,42 +477,25 @@ impl Source for DuckDbEngine {
         }
         let (first_lsn, last_lsn) = (history.lsn(range.start), history.lsn(range.end - 1));
         let only_inserts = history.op.slice(range.clone()).all(|op| op == Op::Insert);
-        // A batch at a time: a 100M-row initial table as one Arrow batch would hold a second
-        // copy of the whole history while DuckDB copies it a third time.
-        for chunk in range.clone().step_by(LOAD_BATCH_ROWS) {
-            let chunk = chunk..(chunk + LOAD_BATCH_ROWS).min(range.end);
-            let (from, to) = (history.lsn(chunk.start), history.lsn(chunk.end - 1));
-            // The `arrow` table function feeds the batch through DuckDB's own INSERT pipeline,
-            // measurably faster than the appender for wide batches.
-            let registration = ArrowBatchRegistration::new(change_log_batch(history, chunk));
-            let started = Instant::now();
-            let appended = self
-                .conn
-                .execute(
-                    "INSERT INTO change_log SELECT * FROM arrow(?)",
-                    [&registration],
-                )
-                .context(|| format!("appending lsn {from}..={to} to the change log"));
-            self.sql_time += started.elapsed();
-            appended?;
+        let started = Instant::now();
+        let appended = load::append(&self.conn, history, range.clone(), only_inserts);
+        self.sql_time += started.elapsed();
+        appended?;
+        if only_inserts {
+            // Fresh ids only: the source took the same batches (one version per key).
+            return Ok(());
         }
 
         let cols = column_list(&crate::row::SOURCE_ROW);
         let in_range = format!("lsn BETWEEN {first_lsn} AND {last_lsn}");
-        let sql = if only_inserts {
-            // Fresh ids only: nothing to replace, one version per key. (Reading the Arrow batch
-            // a second time instead made the whole 1M-row load 133 ms against 103 ms.)
-            format!("INSERT INTO source SELECT {cols} FROM change_log WHERE {in_range};")
-        } else {
-            // Applying in commit order = keeping each key's last version in the range.
-            format!(
-                "BEGIN;
-                 DELETE FROM source WHERE id IN (SELECT id FROM change_log WHERE {in_range});
-                 INSERT INTO source SELECT {cols} FROM change_log WHERE {in_range}
-                     QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1 AND op <> {OP_DELETE};
-                 COMMIT;"
-            )
-        };
+        // Applying in commit order = keeping each key's last version in the range.
+        let sql = format!(
+            "BEGIN;
+             DELETE FROM source WHERE id IN (SELECT id FROM change_log WHERE {in_range});
+             INSERT INTO source SELECT {cols} FROM change_log WHERE {in_range}
+                 QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1 AND op <> {OP_DELETE};
+             COMMIT;"
+        );
         self.batch(&sql, || {
             format!("applying lsn {first_lsn}..={last_lsn} to the source")
         })

@@ -26,7 +26,7 @@ const MAX_LIMIT_BYTES: u64 = 3 << 30;
 
 /// DuckDB's memory limit given the memory available to the process: a quarter of it, within
 /// [512 MiB, 3 GiB].
-pub(super) fn memory_limit_bytes(available_bytes: Option<u64>) -> u64 {
+pub(crate) fn memory_limit_bytes(available_bytes: Option<u64>) -> u64 {
     available_bytes
         .map_or(DEFAULT_LIMIT_BYTES, |a| a / 4)
         .clamp(MIN_LIMIT_BYTES, MAX_LIMIT_BYTES)
@@ -44,10 +44,9 @@ impl SpillDir {
     pub(super) fn create() -> Result<SpillDir> {
         owned_dir::remove_orphans(&std::env::temp_dir(), PREFIX, |_| {});
         let dir = owned_dir::create(PREFIX, "DuckDB's spill directory")?;
-        let available = crate::machine::available_bytes().map(|(bytes, _)| bytes);
         Ok(SpillDir {
             dir,
-            limit_bytes: memory_limit_bytes(available),
+            limit_bytes: crate::engine::duckdb_memory_limit_bytes(),
         })
     }
 
