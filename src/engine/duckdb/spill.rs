@@ -24,12 +24,32 @@ const MIN_LIMIT_BYTES: u64 = 512 << 20;
 /// of DuckDB in memory and the rest on disk, so incrlab's arrays get the remainder.
 const MAX_LIMIT_BYTES: u64 = 3 << 30;
 
-/// DuckDB's memory limit given the memory available to the process: a quarter of it, within
-/// [512 MiB, 3 GiB].
+/// Overrides DuckDB's share (a size, `1GiB`, `800MB`): for a machine shared with other work,
+/// or to see how a scenario runs when DuckDB spills more.
+pub(crate) const LIMIT_ENV: &str = "INCRLAB_DUCKDB_MEMORY_LIMIT";
+
+/// DuckDB's memory limit given the memory available to the process and
+/// `INCRLAB_DUCKDB_MEMORY_LIMIT`: the variable's size when set (at least 512 MiB), else a
+/// quarter of what is available, within [512 MiB, 3 GiB]. A variable that is not a size is
+/// ignored, with a warning.
 pub(crate) fn memory_limit_bytes(available_bytes: Option<u64>) -> u64 {
-    available_bytes
-        .map_or(DEFAULT_LIMIT_BYTES, |a| a / 4)
-        .clamp(MIN_LIMIT_BYTES, MAX_LIMIT_BYTES)
+    let set = std::env::var(LIMIT_ENV).ok().and_then(|text| {
+        let parsed = text.parse::<bytesize::ByteSize>().ok().map(|b| b.as_u64());
+        if parsed.is_none() {
+            tracing::warn!("{LIMIT_ENV}={text:?} is not a size; DuckDB gets its default share");
+        }
+        parsed
+    });
+    limit_for(available_bytes, set)
+}
+
+fn limit_for(available_bytes: Option<u64>, set_bytes: Option<u64>) -> u64 {
+    match set_bytes {
+        Some(bytes) => bytes.max(MIN_LIMIT_BYTES),
+        None => available_bytes
+            .map_or(DEFAULT_LIMIT_BYTES, |a| a / 4)
+            .clamp(MIN_LIMIT_BYTES, MAX_LIMIT_BYTES),
+    }
 }
 
 /// A spill directory of this process, removed when dropped (after the connection that wrote
@@ -133,9 +153,19 @@ mod tests {
 
     #[test]
     fn duckdb_gets_a_quarter_of_the_memory_within_its_bounds() {
-        assert_eq!(memory_limit_bytes(Some(8 << 30)), 2 << 30);
-        assert_eq!(memory_limit_bytes(Some(24 << 30)), MAX_LIMIT_BYTES);
-        assert_eq!(memory_limit_bytes(Some(1 << 30)), MIN_LIMIT_BYTES);
-        assert_eq!(memory_limit_bytes(None), DEFAULT_LIMIT_BYTES);
+        assert_eq!(limit_for(Some(8 << 30), None), 2 << 30);
+        assert_eq!(limit_for(Some(24 << 30), None), MAX_LIMIT_BYTES);
+        assert_eq!(limit_for(Some(1 << 30), None), MIN_LIMIT_BYTES);
+        assert_eq!(limit_for(None, None), DEFAULT_LIMIT_BYTES);
+    }
+
+    #[test]
+    fn a_limit_set_by_the_user_wins_above_the_floor() {
+        assert_eq!(limit_for(Some(24 << 30), Some(6 << 30)), 6 << 30);
+        assert_eq!(limit_for(Some(24 << 30), Some(1 << 20)), MIN_LIMIT_BYTES);
+        assert_eq!(
+            "1GiB".parse::<bytesize::ByteSize>().map(|b| b.as_u64()),
+            Ok(1 << 30)
+        );
     }
 }
