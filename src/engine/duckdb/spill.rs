@@ -4,7 +4,7 @@
 //! incrlab's own arrays (the history, the oracle) a large scenario then grows until the kernel
 //! kills the process. With a limit and a temp directory, DuckDB's buffer manager writes blocks
 //! to the directory instead — the blocks of in-memory tables included (measured: two 30M-row
-//! tables peak at 4.2 GB resident without a limit, at 1.0 GB with a 1 GB one, 2.5 GB written
+//! tables peak at 4.4 GB resident without a limit, at 1.1 GB with a 1 GB one, 2.5 GB written
 //! to the directory, and no slower). The directory is named after this process, so one left by
 //! a process killed with SIGKILL is removed by the next engine that opens.
 
