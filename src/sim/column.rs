@@ -31,12 +31,7 @@ impl<T: Copy + PartialEq> PrefixColumn<T> {
 
     /// Appends a value: it joins the leading run while nothing has been stored after it.
     pub fn push(&mut self, value: T) {
-        if self.rest.is_empty() && (self.prefix_len == 0 || self.prefix == value) {
-            self.prefix = value;
-            self.prefix_len += 1;
-        } else {
-            self.rest.push(value);
-        }
+        self.push_n(1, value);
     }
 
     /// Appends `n` copies of `value` (the leading run grows without storing anything).
@@ -71,36 +66,35 @@ impl<T: Copy + PartialEq> PrefixColumn<T> {
 
     /// The values of rows `range`, in order.
     pub fn slice(&self, range: Range<usize>) -> impl ExactSizeIterator<Item = T> + '_ {
-        assert!(
-            range.end <= self.len(),
-            "{range:?} out of {} rows",
-            self.len()
-        );
-        let leading = range.start.min(self.prefix_len)..range.end.min(self.prefix_len);
-        let stored = range.start.max(self.prefix_len) - self.prefix_len
-            ..range.end.max(self.prefix_len) - self.prefix_len;
+        let (leading, stored) = self.split(range);
         Run {
             value: self.prefix,
-            left: leading.len(),
-            then: self.rest[stored].iter(),
+            left: leading,
+            then: stored.iter(),
         }
     }
 
     /// The values of rows `range`, collected.
     pub fn to_vec(&self, range: Range<usize>) -> Vec<T> {
+        let (leading, stored) = self.split(range);
+        // A fill and a copy: a million-row load builds several of these.
+        let mut out = Vec::with_capacity(leading + stored.len());
+        out.resize(leading, self.prefix);
+        out.extend_from_slice(stored);
+        out
+    }
+
+    /// Rows `range` as how many of them lie in the leading run, then the stored rows.
+    fn split(&self, range: Range<usize>) -> (usize, &[T]) {
         assert!(
             range.end <= self.len(),
             "{range:?} out of {} rows",
             self.len()
         );
-        // A fill and a copy: a million-row load builds several of these.
         let leading = range.end.min(self.prefix_len).saturating_sub(range.start);
         let stored = range.start.max(self.prefix_len) - self.prefix_len
             ..range.end.max(self.prefix_len) - self.prefix_len;
-        let mut out = Vec::with_capacity(range.len());
-        out.resize(leading, self.prefix);
-        out.extend_from_slice(&self.rest[stored]);
-        out
+        (leading, &self.rest[stored])
     }
 
     /// The first row for which `pred` is false, the column being partitioned by it (as

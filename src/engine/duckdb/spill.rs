@@ -34,13 +34,18 @@ pub(crate) const LIMIT_ENV: &str = "INCRLAB_DUCKDB_MEMORY_LIMIT";
 /// ignored, with a warning.
 pub(crate) fn memory_limit_bytes(available_bytes: Option<u64>) -> u64 {
     let set = std::env::var(LIMIT_ENV).ok().and_then(|text| {
-        let parsed = text.parse::<bytesize::ByteSize>().ok().map(|b| b.as_u64());
+        let parsed = size_of(&text);
         if parsed.is_none() {
             tracing::warn!("{LIMIT_ENV}={text:?} is not a size; DuckDB gets its default share");
         }
         parsed
     });
     limit_for(available_bytes, set)
+}
+
+/// The bytes `INCRLAB_DUCKDB_MEMORY_LIMIT`'s text names, if it is a size.
+fn size_of(text: &str) -> Option<u64> {
+    text.parse::<bytesize::ByteSize>().ok().map(|b| b.as_u64())
 }
 
 fn limit_for(available_bytes: Option<u64>, set_bytes: Option<u64>) -> u64 {
@@ -163,9 +168,8 @@ mod tests {
     fn a_limit_set_by_the_user_wins_above_the_floor() {
         assert_eq!(limit_for(Some(24 << 30), Some(6 << 30)), 6 << 30);
         assert_eq!(limit_for(Some(24 << 30), Some(1 << 20)), MIN_LIMIT_BYTES);
-        assert_eq!(
-            "1GiB".parse::<bytesize::ByteSize>().map(|b| b.as_u64()),
-            Ok(1 << 30)
-        );
+        assert_eq!(size_of("1GiB"), Some(1 << 30));
+        assert_eq!(size_of("800MB"), Some(800_000_000));
+        assert_eq!(size_of("lots"), None);
     }
 }
