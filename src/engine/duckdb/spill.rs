@@ -137,6 +137,22 @@ mod tests {
     }
 
     #[test]
+    fn an_engine_removes_the_spill_directory_of_a_process_that_is_gone() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let orphan = std::env::temp_dir().join(format!("{PREFIX}{dead}-orphan-test"));
+        std::fs::create_dir_all(&orphan).unwrap();
+        std::fs::write(
+            orphan.join("duckdb_temp_block-1.block"),
+            b"left by a SIGKILL",
+        )
+        .unwrap();
+        let _engine = DuckDbEngine::open_in_memory().unwrap();
+        assert!(!orphan.exists(), "{} left behind", orphan.display());
+    }
+
+    #[test]
     fn the_limit_is_set_on_the_connection() {
         let engine = DuckDbEngine::open_in_memory().unwrap();
         let limit = engine.spill.limit_bytes();
