@@ -10,6 +10,7 @@
 
 #[cfg(test)]
 pub(crate) mod broken;
+mod dedup;
 mod error;
 mod files;
 mod load;
@@ -76,6 +77,12 @@ pub struct DuckDbEngine {
     models: BTreeMap<TargetId, TargetModel>,
     /// Where `file_listing` reads landed files from.
     landing_dir: Option<PathBuf>,
+    /// The most rows of a batch that may repeat keys deduplicated in one statement; a larger
+    /// batch is written in passes by id range (`dedup`). Set from DuckDB's memory limit.
+    dedup_rows_per_pass: u64,
+    /// Tests only: counts the writes made in more than one pass.
+    #[cfg(test)]
+    multi_pass_writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Where DuckDB writes blocks past its memory limit. Declared last: fields drop in order,
     /// so the connection is closed before the directory is removed.
     spill: spill::SpillDir,
@@ -109,6 +116,9 @@ impl DuckDbEngine {
             staged: BTreeMap::new(),
             models: BTreeMap::new(),
             landing_dir: None,
+            dedup_rows_per_pass: spill.limit_bytes() / dedup::DEDUP_BYTES_PER_KEY,
+            #[cfg(test)]
+            multi_pass_writes: Default::default(),
             spill,
         };
         engine.batch(&engine.spill.settings_sql(), || {
@@ -125,6 +135,20 @@ impl DuckDbEngine {
             || "enabling the profiler".into(),
         )?;
         Ok(engine)
+    }
+
+    /// The same engine, deduplicating batches of more than `rows` rows in passes, counting
+    /// the writes made in several passes into `multi_pass_writes`: for tests of the passes on
+    /// batches small enough to check.
+    #[cfg(test)]
+    pub(crate) fn with_dedup_passes_of(
+        mut self,
+        rows: u64,
+        multi_pass_writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) -> Self {
+        self.dedup_rows_per_pass = rows;
+        self.multi_pass_writes = multi_pass_writes;
+        self
     }
 
     /// Runs one SQL statement (or several separated by `;`) and times it.

@@ -89,7 +89,7 @@ impl SpillDir {
         self.dir.path()
     }
 
-    #[cfg(test)]
+    /// DuckDB's memory limit, in bytes.
     pub(super) fn limit_bytes(&self) -> u64 {
         self.limit_bytes
     }

@@ -1,6 +1,7 @@
 //! The write modes on DuckDB: how a staged batch (or one chunk of it) lands in a mirror or a
 //! `daily_totals` target, as set-based statements.
 
+use super::dedup::{id_ranges, latest_per_key};
 use super::profiling::SourceScan;
 use super::sql::{day_of, inserted_only, schema, target_columns};
 use super::DuckDbEngine;
@@ -28,6 +29,69 @@ impl DuckDbEngine {
     /// non-key column in production; the broken-write test drops one to prove the oracle
     /// notices.
     pub(super) fn write_relation_setting(
+        &mut self,
+        target: TargetId,
+        mode: WriteMode,
+        relation: &str,
+        spec: &ReadSpec,
+        first_chunk: bool,
+        upsert_sets: &[Column],
+    ) -> Result<(TargetChanges, SourceScan)> {
+        let mirror = self.models.get(&target) != Some(&TargetModel::DailyTotals);
+        if !(mirror && spec.may_repeat_keys()) {
+            return self.write_pass(target, mode, relation, spec, first_chunk, upsert_sets);
+        }
+        // Deduplicating a batch takes memory per key, so a batch of more keys than DuckDB's
+        // limit holds is written in passes by id range (a key never spans two). A daily_totals
+        // write is left whole: its upsert recomputes every day a pass touches, and passes
+        // sharing a day would count its update twice.
+        let [rows, low, high] = self.query_ints::<3>(
+            &format!("SELECT count(*), min(id), max(id) FROM {relation}"),
+            || format!("sizing {relation} for deduplication"),
+        )?;
+        let (Some(rows), Some(low), Some(high)) = (rows, low, high) else {
+            return self.write_pass(target, mode, relation, spec, first_chunk, upsert_sets);
+        };
+        let ranges = id_ranges(rows as u64, low, high, self.dedup_rows_per_pass);
+        if ranges.len() == 1 {
+            return self.write_pass(target, mode, relation, spec, first_chunk, upsert_sets);
+        }
+        #[cfg(test)]
+        self.multi_pass_writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The passes are one write: in the caller's transaction, or in one of their own.
+        let own_transaction = self.open_transaction.is_none();
+        let what = || format!("writing {relation} by id range");
+        if own_transaction {
+            self.batch("BEGIN", what)?;
+            self.open_transaction.opened(target);
+        }
+        let result = (|| {
+            let mut total = (TargetChanges::default(), SourceScan::default());
+            for (pass, (from, to)) in ranges.into_iter().enumerate() {
+                let slice = format!("(SELECT * FROM {relation} WHERE id BETWEEN {from} AND {to})");
+                let first = first_chunk && pass == 0;
+                let (changes, scan) =
+                    self.write_pass(target, mode, &slice, spec, first, upsert_sets)?;
+                total.0 += changes;
+                total.1 = total.1 + scan;
+            }
+            Ok(total)
+        })();
+        if own_transaction {
+            self.open_transaction.take();
+            match &result {
+                Ok(_) => self.batch("COMMIT", what)?,
+                Err(_) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+            }
+        }
+        result
+    }
+
+    /// One write of `relation` (or of one id range of it) into the target.
+    fn write_pass(
         &mut self,
         target: TargetId,
         mode: WriteMode,
@@ -228,22 +292,4 @@ impl DuckDbEngine {
             }
         })
     }
-}
-
-/// One row per key of `relation`, its latest version (the highest lsn): a hash aggregate,
-/// which DuckDB spills past its memory limit. (A `row_number()` window partitioned by key
-/// did the same but could not spill: a first `cdc` read of 30M rows failed with DuckDB given
-/// 900 MiB, and of 100M rows with 3 GiB.) Each non-key column is taken from the row with the
-/// highest lsn, which is unique per key.
-fn latest_per_key(relation: &str) -> String {
-    let picked: Vec<String> = MIRROR_ROW[2..]
-        .iter()
-        .map(|c| c.name())
-        .chain(["gone"])
-        .map(|c| format!("arg_max({c}, lsn) AS {c}"))
-        .collect();
-    format!(
-        "(SELECT id, max(lsn) AS lsn, {} FROM {relation} GROUP BY id)",
-        picked.join(", ")
-    )
 }
