@@ -463,6 +463,19 @@ pub(crate) fn open_broken_upsert(
     }))
 }
 
+/// A DuckDB engine (targets in memory) that deduplicates a batch of more than `rows` rows in
+/// passes by id range, counting the writes it split into `multi_pass_writes`: for tests of the
+/// passes on batches small enough to check.
+#[cfg(test)]
+pub(crate) fn open_with_dedup_passes_of(
+    rows: u64,
+    multi_pass_writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(
+        duckdb::DuckDbEngine::open_in_memory()?.with_dedup_passes_of(rows, multi_pass_writes),
+    ))
+}
+
 /// Opens a fresh engine of `kind` holding an empty source: the one place that turns a kind
 /// into a concrete engine.
 /// The memory DuckDB may hold before its tables spill to disk (its `memory_limit`), given

@@ -54,77 +54,7 @@ pub(super) fn id_ranges(rows: u64, low: i64, high: i64, rows_per_pass: u64) -> V
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::Arc;
-
     use super::*;
-    use crate::engine::duckdb::DuckDbEngine;
-    use crate::runner::{run, run_with, RunOptions};
-    use crate::scenario::{LoadedScenario, Scenario};
-
-    /// Every strategy whose reads repeat keys (a change log, landed files), with each write
-    /// mode that deduplicates, over runs with inserts, updates and deletes.
-    fn log_reading_scenario() -> LoadedScenario {
-        let text = r#"
-name = "dedup_passes"
-seed = 11
-[table]
-rows = 2_000
-[schedule]
-runs = 4
-interval = "1min"
-[churn]
-inserts = 60
-updates = 300
-deletes = 40
-[[strategy]]
-kind = "cdc"
-[[strategy]]
-kind = "cdc"
-write = "delete_insert"
-[[strategy]]
-kind = "file_listing"
-"#;
-        let path = std::path::PathBuf::from("dedup_passes.toml");
-        let scenario = Scenario::parse(&path, text).unwrap();
-        LoadedScenario { path, scenario }
-    }
-
-    #[test]
-    fn a_batch_written_in_passes_by_id_range_lands_as_one_write_would() {
-        let loaded = log_reading_scenario();
-        let whole = run(&loaded, &RunOptions::default()).unwrap();
-        let multi_pass_writes = Arc::new(AtomicU64::new(0));
-        let counter = multi_pass_writes.clone();
-        // 150 rows per pass: the first read (2,000 rows) takes 14 passes; a run's changes
-        // (a few hundred versions) two or three.
-        let passes = run_with(&loaded, &RunOptions::default(), move |_| {
-            Ok(Box::new(
-                DuckDbEngine::open_in_memory()?.with_dedup_passes_of(150, counter),
-            ))
-        })
-        .unwrap();
-        assert!(multi_pass_writes.load(Ordering::Relaxed) >= 3 * 4);
-        for (one, split) in whole.strategies.iter().zip(&passes.strategies) {
-            // The same verdict after every run (exact for cdc; landed files trail the source,
-            // so file_listing is left with ghosts, in both).
-            assert_eq!(split.worst, one.worst, "{}", split.label);
-            assert_eq!(split.permanent, one.permanent, "{}", split.label);
-            // Each key written once per read, whatever pass it fell in.
-            assert_eq!(
-                split.written, one.written,
-                "{}: {:?} vs {:?}",
-                split.label, split.written, one.written
-            );
-        }
-        assert!(whole.strategies[..2].iter().all(|s| s.worst.is_exact()));
-        // The upsert met every action a pass can take on a key.
-        let cdc = &whole.strategies[0].written;
-        assert!(
-            cdc.inserted > 0 && cdc.updated > 0 && cdc.deleted > 0,
-            "{cdc:?}"
-        );
-    }
 
     #[test]
     fn a_batch_that_fits_is_one_range_over_all_its_ids() {
