@@ -25,7 +25,12 @@ updates = 40
 [[strategy]]
 kind = "cdc"
 "#;
-    let path = std::path::PathBuf::from("broken_write.toml");
+    loaded("broken_write.toml", text)
+}
+
+/// A scenario parsed from `text` as if read from the file `name`.
+fn loaded(name: &str, text: &str) -> LoadedScenario {
+    let path = std::path::PathBuf::from(name);
     let scenario = Scenario::parse(&path, text).unwrap();
     LoadedScenario { path, scenario }
 }
@@ -118,9 +123,7 @@ write = "delete_insert"
 [[strategy]]
 kind = "file_listing"
 "#;
-    let path = std::path::PathBuf::from("dedup_passes.toml");
-    let scenario = Scenario::parse(&path, text).unwrap();
-    LoadedScenario { path, scenario }
+    loaded("dedup_passes.toml", text)
 }
 
 #[test]

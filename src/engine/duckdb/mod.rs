@@ -52,8 +52,8 @@ const SCAN_BATCH_ROWS: usize = 1 << 18;
 
 #[derive(Debug, Clone)]
 enum Pending {
-    /// The batch is a temporary table (the read already ran and was profiled).
-    Materialized { spec: ReadSpec },
+    /// The batch is a temporary table (the read already ran and was profiled) of `rows` rows.
+    Materialized { spec: ReadSpec, rows: u64 },
     /// The batch is a view; the write will run the read (and is profiled for it).
     Lazy { spec: ReadSpec },
 }
@@ -376,9 +376,11 @@ impl DuckDbEngine {
             &format!("SELECT count(*), max(id), max(updated_at), max(lsn) FROM {name}"),
             || format!("summarising {name}"),
         )?;
-        self.pending.insert(target, Pending::Materialized { spec });
+        let rows = rows.unwrap_or(0) as u64;
+        self.pending
+            .insert(target, Pending::Materialized { spec, rows });
         Ok(ReadStats {
-            rows_read: rows.unwrap_or(0) as u64,
+            rows_read: rows,
             rows_scanned: scan.rows,
             bytes_scanned: scan.bytes,
             max_id,
@@ -421,7 +423,7 @@ impl DuckDbEngine {
     ) -> Result<WriteStats> {
         let pending = self.pending(target)?;
         let spec = match &pending {
-            Pending::Materialized { spec } | Pending::Lazy { spec } => spec.clone(),
+            Pending::Materialized { spec, .. } | Pending::Lazy { spec } => spec.clone(),
         };
         let batch = batch_name(target);
         let (changes, scan) =
@@ -663,7 +665,7 @@ impl Targets for DuckDbEngine {
     }
 
     fn write_chunk(&mut self, target: TargetId, mode: WriteMode, chunk: u32) -> Result<WriteStats> {
-        let Pending::Materialized { spec } = self.pending(target)? else {
+        let Pending::Materialized { spec, .. } = self.pending(target)? else {
             return Err(Error::Invariant(format!(
                 "chunk {chunk} of target {} written without staged chunks",
                 target.0

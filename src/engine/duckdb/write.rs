@@ -4,7 +4,7 @@
 use super::dedup::{id_ranges, latest_per_key};
 use super::profiling::SourceScan;
 use super::sql::{day_of, inserted_only, schema, target_columns};
-use super::DuckDbEngine;
+use super::{DuckDbEngine, Pending};
 use crate::engine::{ReadSpec, TargetChanges, TargetId};
 use crate::error::{Error, Result};
 use crate::row::{Column, MIRROR_ROW};
@@ -38,7 +38,13 @@ impl DuckDbEngine {
         upsert_sets: &[Column],
     ) -> Result<(TargetChanges, SourceScan)> {
         let mirror = self.models.get(&target) != Some(&TargetModel::DailyTotals);
-        if !(mirror && spec.may_repeat_keys()) {
+        // `relation` is the target's staged batch or a chunk of it, so no larger than the
+        // batch `summarise` counted: a batch that fits in one pass is not sized again.
+        let fits_one_pass = matches!(
+            self.pending.get(&target),
+            Some(Pending::Materialized { rows, .. }) if *rows <= self.dedup_rows_per_pass
+        );
+        if !(mirror && spec.may_repeat_keys()) || fits_one_pass {
             return self.write_pass(target, mode, relation, spec, first_chunk, upsert_sets);
         }
         // Deduplicating a batch takes memory per key, so a batch of more keys than DuckDB's
@@ -60,34 +66,19 @@ impl DuckDbEngine {
         self.multi_pass_writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // The passes are one write: in the caller's transaction, or in one of their own.
-        let own_transaction = self.open_transaction.is_none();
         let what = || format!("writing {relation} by id range");
-        if own_transaction {
-            self.batch("BEGIN", what)?;
-            self.open_transaction.opened(target);
-        }
-        let result = (|| {
+        self.as_one_unit(target, what, |engine| {
             let mut total = (TargetChanges::default(), SourceScan::default());
             for (pass, (from, to)) in ranges.into_iter().enumerate() {
                 let slice = format!("(SELECT * FROM {relation} WHERE id BETWEEN {from} AND {to})");
                 let first = first_chunk && pass == 0;
                 let (changes, scan) =
-                    self.write_pass(target, mode, &slice, spec, first, upsert_sets)?;
+                    engine.write_pass(target, mode, &slice, spec, first, upsert_sets)?;
                 total.0 += changes;
                 total.1 = total.1 + scan;
             }
             Ok(total)
-        })();
-        if own_transaction {
-            self.open_transaction.take();
-            match &result {
-                Ok(_) => self.batch("COMMIT", what)?,
-                Err(_) => {
-                    let _ = self.conn.execute_batch("ROLLBACK");
-                }
-            }
-        }
-        result
+        })
     }
 
     /// One write of `relation` (or of one id range of it) into the target.
@@ -157,7 +148,7 @@ impl DuckDbEngine {
                     // An empty batch deletes nothing.
                     _ => String::new(),
                 };
-                self.delete_then_insert(&delete, &insert_live, what)?
+                self.delete_then_insert(target, &delete, &insert_live, what)?
             }
             WriteMode::PartitionOverwrite => {
                 let ReadSpec::EventTimeWindow { from_us, to_us } = *spec else {
@@ -172,7 +163,7 @@ impl DuckDbEngine {
                 } else {
                     String::new()
                 };
-                self.delete_then_insert(&clear, &insert_live, what)?
+                self.delete_then_insert(target, &clear, &insert_live, what)?
             }
             WriteMode::Append => inserted_only(self.profiled(
                 &format!("INSERT INTO {s}.mirror SELECT {cols} FROM {relation} WHERE NOT gone"),
@@ -181,46 +172,55 @@ impl DuckDbEngine {
         })
     }
 
+    /// Runs `work` as one unit: in the caller's transaction if one is open, else in one of its
+    /// own, marked open for `target` so that work inside it opens no other.
+    fn as_one_unit<T>(
+        &mut self,
+        target: TargetId,
+        what: impl Fn() -> String + Copy,
+        work: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        let own_transaction = self.open_transaction.is_none();
+        if own_transaction {
+            self.batch("BEGIN", what)?;
+            self.open_transaction.opened(target);
+        }
+        let result = work(self);
+        if own_transaction {
+            self.open_transaction.take();
+            match &result {
+                Ok(_) => self.batch("COMMIT", what)?,
+                Err(_) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+            }
+        }
+        result
+    }
+
     /// Runs a delete (skipped when empty) and an insert as one unit of work: in the caller's
     /// transaction if one is open, else in their own.
     pub(super) fn delete_then_insert(
         &mut self,
+        target: TargetId,
         delete: &str,
         insert: &str,
         what: impl Fn() -> String + Copy,
     ) -> Result<(TargetChanges, SourceScan)> {
-        let own_transaction = self.open_transaction.is_none();
-        if own_transaction {
-            self.batch("BEGIN", what)?;
-        }
-        let result = (|| {
+        self.as_one_unit(target, what, |engine| {
             let (deleted, scan_deletes) = if delete.is_empty() {
                 (0, SourceScan::default())
             } else {
-                self.profiled(delete, what)?
+                engine.profiled(delete, what)?
             };
-            let (inserted, scan_inserts) = self.profiled(insert, what)?;
+            let (inserted, scan_inserts) = engine.profiled(insert, what)?;
             let changes = TargetChanges {
                 inserted,
                 updated: 0,
                 deleted,
             };
             Ok((changes, scan_deletes + scan_inserts))
-        })();
-        match result {
-            Ok(done) => {
-                if own_transaction {
-                    self.batch("COMMIT", what)?;
-                }
-                Ok(done)
-            }
-            Err(e) => {
-                if own_transaction {
-                    let _ = self.conn.execute_batch("ROLLBACK");
-                }
-                Err(e)
-            }
-        }
+        })
     }
 
     /// Writes `relation` (`latest`: the same rows, one version per key) into a `daily_totals`
@@ -274,6 +274,7 @@ impl DuckDbEngine {
                 what,
             )?,
             WriteMode::PartitionOverwrite => self.delete_then_insert(
+                target,
                 &format!("DELETE FROM {s}.totals WHERE day IN ({affected})"),
                 &format!("INSERT INTO {s}.totals {recomputed}"),
                 what,
