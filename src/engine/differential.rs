@@ -14,8 +14,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{
-    ChunkStats, Engine, ReadRequest, ReadStats, Source, TargetContents, TargetId, Targets,
-    WriteStats,
+    ChunkStats, Engine, KeyHashes, MirrorPrint, ReadRequest, ReadStats, Source, TargetContents,
+    TargetId, Targets, WriteStats,
 };
 use crate::error::{Error, Result};
 use crate::row::Column;
@@ -253,6 +253,26 @@ impl Targets for Differential {
         let a = self.primary.target_contents(target);
         let b = self.secondary.target_contents(target);
         self.both(Some(target), "target_contents", a, b, contents_difference)
+    }
+
+    /// A read-back, like `scan_target`: the primary's (contents are compared through
+    /// `target_contents` and the prints).
+    fn scan_key_hashes(
+        &mut self,
+        target: TargetId,
+        visit: &mut dyn FnMut(&KeyHashes),
+    ) -> Result<()> {
+        self.primary.scan_key_hashes(target, visit)
+    }
+
+    fn mirror_print(&mut self, target: TargetId) -> Result<Option<MirrorPrint>> {
+        let a = self.primary.mirror_print(target);
+        let b = self.secondary.mirror_print(target);
+        if matches!((&a, &b), (Ok(p), Ok(q)) if p != q) {
+            // Prints that differ say only that the contents do: the contents name the key.
+            self.target_contents(target)?;
+        }
+        self.both(Some(target), "mirror_print", a, b, equal)
     }
 
     fn sql_time(&self) -> Duration {

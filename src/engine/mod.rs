@@ -16,6 +16,8 @@ pub use differential::{contents_difference, Differential};
 mod duckdb;
 mod polars;
 pub mod postgres;
+mod print;
+pub use print::{hash_of_row, KeyHashes, MirrorPrint};
 
 use std::ops::Range;
 use std::path::Path;
@@ -405,6 +407,32 @@ pub trait Targets {
         }
     }
 
+    /// A mirror target's rows as (key, [`row_hash`](crate::row::row_hash)) pairs, a batch at
+    /// a time: all the verifier needs to classify every key. The default hashes the rows
+    /// [`scan_target`](Self::scan_target) hands over; an engine that hashes where the rows live
+    /// hands over two columns instead of every column.
+    fn scan_key_hashes(
+        &mut self,
+        target: TargetId,
+        visit: &mut dyn FnMut(&KeyHashes),
+    ) -> Result<()> {
+        self.scan_target(target, &mut |rows| visit(&KeyHashes::of(rows)))
+            .map(|_| ())
+    }
+
+    /// The [`MirrorPrint`] of a mirror target (`None` for a `daily_totals` target). The
+    /// default reads the rows back; an engine that can sum the row hashes where the rows live
+    /// does so, and a right target then costs the verifier no rows (`verify::Oracle`).
+    fn mirror_print(&mut self, target: TargetId) -> Result<Option<MirrorPrint>> {
+        let mut print = MirrorPrint::default();
+        Ok(
+            match self.scan_target(target, &mut |rows| print.add(rows))? {
+                None => Some(print),
+                Some(_) => None,
+            },
+        )
+    }
+
     /// Wall time spent inside the engine's statements so far.
     fn sql_time(&self) -> Duration;
     /// CPU time of the engine's profiled statements so far, as the engine measured it.
@@ -473,6 +501,17 @@ pub(crate) fn open_with_dedup_passes_of(
 ) -> Result<Box<dyn Engine>> {
     Ok(Box::new(
         duckdb::DuckDbEngine::open_in_memory()?.with_dedup_passes_of(rows, multi_pass_writes),
+    ))
+}
+
+/// A DuckDB engine (targets in memory) that counts every target it reads back row by row
+/// into `scans`: for tests of when the verifier needs the rows.
+#[cfg(test)]
+pub(crate) fn open_counting_target_scans(
+    scans: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(
+        duckdb::DuckDbEngine::open_in_memory()?.counting_target_scans(scans),
     ))
 }
 

@@ -6,17 +6,20 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::engine::{
-    Engine, ReadStats, TargetChanges, TargetContents, TargetId, TargetRows, TargetTotals,
+    Engine, MirrorPrint, ReadStats, TargetChanges, TargetContents, TargetId, TargetRows,
+    TargetTotals,
 };
+use crate::error::Error;
 use crate::error::Result;
 use crate::faults::crash_for;
 use crate::landing;
 use crate::results::{ms, CrashRecord, RunRecord, StrategyResult};
 use crate::row::{digest, mix};
 use crate::scenario::{Faults, Restart, StrategySpec, WriteMode, MAX_ATTEMPTS};
+use crate::sim::History;
 use crate::state_store::StateStore;
 use crate::strategy::{RunContext, Strategy, StrategyState};
-use crate::verify::{Divergence, WrongKey};
+use crate::verify::{Divergence, Oracle, WrongKey};
 
 use super::attempt::attempt;
 use super::tally::Tally;
@@ -70,6 +73,32 @@ pub(super) fn show(contents: &TargetContents, observe: Observe<'_>) -> Option<Ta
     }
 }
 
+/// What a lane's run leaves for the verifier: a mirror target's print, whose rows the runner
+/// reads back ([`Lane::scan`]) only when the print is not the one the oracle expects; or a
+/// `daily_totals` target, whole (a row per day).
+pub(super) enum Shown {
+    Mirror(MirrorPrint),
+    Totals(TargetTotals),
+}
+
+impl Shown {
+    /// What whole contents show.
+    pub(super) fn of(contents: &TargetContents) -> Shown {
+        match contents {
+            TargetContents::Mirror(rows) => Shown::Mirror(MirrorPrint::of(rows)),
+            TargetContents::Totals(totals) => Shown::Totals(totals.clone()),
+        }
+    }
+
+    /// The target's fingerprint: the drain stops when it stops moving.
+    pub(super) fn fingerprint(&self) -> u64 {
+        match self {
+            Shown::Mirror(print) => print.value(),
+            Shown::Totals(totals) => totals_fingerprint(totals),
+        }
+    }
+}
+
 /// A lane of a run: something that brings its own target up to date with the source at every
 /// run tick, and whose target the oracle then checks. The runner drives every lane through
 /// this trait and never looks inside one: incrlab's built-in strategies are one kind of lane
@@ -79,14 +108,8 @@ pub(super) trait Lane {
     fn label(&self) -> &str;
 
     /// Does the lane's run at `ctx` — every attempt, with its crashes and restarts — records
-    /// it, and shows what the target holds afterwards as [`Lane::scan`] does.
-    fn run(
-        &mut self,
-        engine: &mut dyn Engine,
-        ctx: &RunContext,
-        drain: bool,
-        observe: Observe<'_>,
-    ) -> Result<Option<TargetTotals>>;
+    /// it, and shows what the target holds afterwards.
+    fn run(&mut self, engine: &mut dyn Engine, ctx: &RunContext, drain: bool) -> Result<Shown>;
 
     /// What the lane's target holds now: a mirror's rows handed to `observe` a batch at a time
     /// (a large target is never held whole), a `daily_totals` target returned.
@@ -95,6 +118,15 @@ pub(super) trait Lane {
         engine: &mut dyn Engine,
         observe: Observe<'_>,
     ) -> Result<Option<TargetTotals>>;
+
+    /// Shows a mirror target's rows to `oracle`, whose check the caller has begun, the
+    /// cheapest way the lane can: all the verifier needs when no key is watched.
+    fn feed_oracle(
+        &mut self,
+        engine: &mut dyn Engine,
+        oracle: &mut Oracle,
+        history: &History,
+    ) -> Result<()>;
 
     /// The record of the run [`Lane::run`] just made, for the verdict to be written into.
     fn last_record(&mut self) -> &mut RunRecord;
@@ -112,22 +144,16 @@ impl Lane for StrategyLane {
         &self.label
     }
 
-    fn run(
-        &mut self,
-        engine: &mut dyn Engine,
-        ctx: &RunContext,
-        drain: bool,
-        observe: Observe<'_>,
-    ) -> Result<Option<TargetTotals>> {
+    fn run(&mut self, engine: &mut dyn Engine, ctx: &RunContext, drain: bool) -> Result<Shown> {
         let faults = self.faults.take();
         let context = faults.as_ref().map(|(faults, seed)| FaultContext {
             faults,
             seed: *seed,
         });
         let outcome = if self.check_idempotence {
-            run_lane_twice(engine, self, ctx, drain, context, observe)
+            run_lane_twice(engine, self, ctx, drain, context)
         } else {
-            run_lane(engine, self, ctx, drain, context, observe).map(|(_, totals)| totals)
+            run_lane(engine, self, ctx, drain, context)
         };
         self.faults = faults;
         outcome
@@ -139,6 +165,16 @@ impl Lane for StrategyLane {
         observe: Observe<'_>,
     ) -> Result<Option<TargetTotals>> {
         engine.scan_target(self.target, observe)
+    }
+
+    /// The built-in targets carry every mirror column: their keys and row hashes suffice.
+    fn feed_oracle(
+        &mut self,
+        engine: &mut dyn Engine,
+        oracle: &mut Oracle,
+        _history: &History,
+    ) -> Result<()> {
+        engine.scan_key_hashes(self.target, &mut |batch| oracle.feed_key_hashes(batch))
     }
 
     fn last_record(&mut self) -> &mut RunRecord {
@@ -184,17 +220,15 @@ impl Lane for StrategyLane {
     }
 }
 
-/// One strategy's run (every attempt of it). Reads the target back after the timed part,
-/// showing it to `observe` (the verifier); returns its fingerprint and, for `daily_totals`,
-/// the totals.
+/// One strategy's run (every attempt of it). After the timed part, takes the target's print
+/// (for `daily_totals`, reads it whole) to show the verifier.
 fn run_lane(
     engine: &mut dyn Engine,
     lane: &mut StrategyLane,
     ctx: &RunContext,
     drain: bool,
     faults: Option<FaultContext<'_>>,
-    observe: Observe<'_>,
-) -> Result<(u64, Option<TargetTotals>)> {
+) -> Result<Shown> {
     let started = Instant::now();
     let sql_before = engine.sql_time();
     let cpu_before = engine.cpu_time();
@@ -264,15 +298,19 @@ fn run_lane(
     let cpu = engine.cpu_time() - cpu_before;
     lane.cpu += cpu;
 
-    let mut print = Fingerprint::default();
-    let totals = engine.scan_target(lane.target, &mut |rows| {
-        print.add(rows);
-        observe(rows);
-    })?;
-    let target_digest = match &totals {
-        Some(totals) => totals_fingerprint(totals),
-        None => print.value(),
+    let shown = match engine.mirror_print(lane.target)? {
+        Some(print) => Shown::Mirror(print),
+        None => match engine.scan_target(lane.target, &mut |_| {})? {
+            Some(totals) => Shown::Totals(totals),
+            None => {
+                return Err(Error::Invariant(format!(
+                    "{}: the target has neither a mirror print nor daily totals",
+                    lane.label
+                )))
+            }
+        },
     };
+    let target_digest = shown.fingerprint();
     let fingerprint = (target_digest, next.clone());
     lane.changed_last_run = lane.fingerprint.as_ref() != Some(&fingerprint);
     lane.fingerprint = Some(fingerprint);
@@ -303,7 +341,7 @@ fn run_lane(
         failure: None,
         watched: None,
     });
-    Ok((target_digest, totals))
+    Ok(shown)
 }
 
 /// Runs a lane's run, then reruns it from the state persisted before it — a retry — and notes
@@ -316,11 +354,10 @@ fn run_lane_twice(
     ctx: &RunContext,
     drain: bool,
     faults: Option<FaultContext<'_>>,
-    observe: Observe<'_>,
-) -> Result<Option<TargetTotals>> {
+) -> Result<Shown> {
     let state_before = lane.store.load(engine)?;
     // Only the retry's target is verified: it is what the lane continues with.
-    let (first, _) = run_lane(engine, lane, ctx, drain, faults, &mut |_| {})?;
+    let first = run_lane(engine, lane, ctx, drain, faults)?.fingerprint();
     let after_first = (first, lane.store.load(engine)?);
     let kept = (
         lane.records.len(),
@@ -343,8 +380,8 @@ fn run_lane_twice(
         faults: calm,
         seed: f.seed,
     });
-    let (retry, totals) = run_lane(engine, lane, ctx, drain, no_crashes, observe)?;
-    let after_retry = (retry, lane.store.load(engine)?);
+    let shown = run_lane(engine, lane, ctx, drain, no_crashes)?;
+    let after_retry = (shown.fingerprint(), lane.store.load(engine)?);
     let retry_record = lane.records.pop().expect("run_lane pushed a record");
     if let Some(record) = lane.records.last_mut() {
         // The target now is the retry's; the record says what it holds.
@@ -365,46 +402,10 @@ fn run_lane_twice(
     if after_retry != after_first && lane.first_non_idempotent_run.is_none() {
         lane.first_non_idempotent_run = Some(ctx.run);
     }
-    Ok(totals)
+    Ok(shown)
 }
 
-/// An order-independent fingerprint of a mirror's rows, taken batch by batch: the sum of the
-/// rows' digests and their count, so batches may come in any order and cut anywhere.
-#[derive(Default)]
-pub(super) struct Fingerprint {
-    sum: u64,
-    rows: u64,
-}
-
-impl Fingerprint {
-    pub(super) fn add(&mut self, v: &TargetRows) {
-        self.sum = (0..v.len()).fold(self.sum, |acc, row| {
-            let values =
-                std::iter::once(v.id[row]).chain(v.columns.iter().map(|(_, values)| values[row]));
-            acc.wrapping_add(digest(values))
-        });
-        self.rows += v.len() as u64;
-    }
-
-    pub(super) fn value(&self) -> u64 {
-        self.sum ^ mix(self.rows)
-    }
-}
-
-/// An order-independent fingerprint of a target's rows (every column: a target that changed
-/// only a value has changed): the drain stops when it stops moving.
-pub(super) fn fingerprint(contents: &TargetContents) -> u64 {
-    match contents {
-        TargetContents::Mirror(v) => {
-            let mut print = Fingerprint::default();
-            print.add(v);
-            print.value()
-        }
-        TargetContents::Totals(t) => totals_fingerprint(t),
-    }
-}
-
-/// [`fingerprint`] of a `daily_totals` target.
+/// The fingerprint of a `daily_totals` target: the drain stops when it stops moving.
 fn totals_fingerprint(t: &TargetTotals) -> u64 {
     let rows = t.day.iter().zip(&t.total).zip(&t.rows);
     let sum = rows.fold(0u64, |acc, ((&day, &total), &n)| {

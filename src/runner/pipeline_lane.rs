@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::lane::{fingerprint, show, Lane, Observe};
+use super::lane::{show, Lane, Observe, Shown};
 use super::tally::Tally;
 use super::target_track::TargetTrack;
 use crate::engine::{
@@ -21,8 +21,9 @@ use crate::results::{
 };
 use crate::row::Column;
 use crate::scenario::{Faults, PipelineSource, PipelineSpec, Restart, MAX_ATTEMPTS};
+use crate::sim::History;
 use crate::strategy::RunContext;
-use crate::verify::{Divergence, WrongKey};
+use crate::verify::{Divergence, Oracle, WrongKey};
 
 pub(super) struct PipelineLane {
     pub spec: PipelineSpec,
@@ -220,7 +221,7 @@ impl PipelineLane {
                 .and_then(|v| v.iter().copied().max()),
         });
         self.contents = TargetContents::Mirror(rows);
-        let digest = fingerprint(&self.contents);
+        let digest = Shown::of(&self.contents).fingerprint();
         self.changed_last_run = self.fingerprint != Some(digest);
         self.fingerprint = Some(digest);
         let wall = started.elapsed();
@@ -257,15 +258,9 @@ impl Lane for PipelineLane {
         &self.spec.label
     }
 
-    fn run(
-        &mut self,
-        _engine: &mut dyn Engine,
-        ctx: &RunContext,
-        drain: bool,
-        observe: Observe<'_>,
-    ) -> Result<Option<TargetTotals>> {
+    fn run(&mut self, _engine: &mut dyn Engine, ctx: &RunContext, drain: bool) -> Result<Shown> {
         self.run_outside(ctx, drain);
-        Ok(show(&self.contents, observe))
+        Ok(Shown::of(&self.contents))
     }
 
     fn scan(
@@ -274,6 +269,20 @@ impl Lane for PipelineLane {
         observe: Observe<'_>,
     ) -> Result<Option<TargetTotals>> {
         Ok(show(&self.contents, observe))
+    }
+
+    /// The target was read back whole after the run, with whatever columns it carries: they
+    /// are compared one by one.
+    fn feed_oracle(
+        &mut self,
+        _engine: &mut dyn Engine,
+        oracle: &mut Oracle,
+        history: &History,
+    ) -> Result<()> {
+        if let TargetContents::Mirror(rows) = &self.contents {
+            oracle.feed(history, rows);
+        }
+        Ok(())
     }
 
     fn last_record(&mut self) -> &mut RunRecord {

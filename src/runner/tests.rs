@@ -1,9 +1,10 @@
 //! The oracle against a deliberately broken write: an engine whose upsert forgets `value` on
 //! matched keys. With the wrapper the verdict is red; without it the same run is exact. And a
-//! write split into passes by id range against the same run written whole.
+//! write split into passes by id range against the same run written whole. And when the
+//! verifier reads a target back: only when its print is not the oracle's, or a key is watched.
 
 use super::*;
-use crate::engine::{open_broken_upsert, open_with_dedup_passes_of};
+use crate::engine::{open_broken_upsert, open_counting_target_scans, open_with_dedup_passes_of};
 use crate::row::Column;
 use crate::scenario::Scenario;
 use crate::verify::DivergenceClass;
@@ -158,4 +159,32 @@ fn a_batch_written_in_passes_by_id_range_lands_as_one_write_would() {
         cdc.inserted > 0 && cdc.updated > 0 && cdc.deleted > 0,
         "{cdc:?}"
     );
+}
+
+#[test]
+fn a_target_whose_print_is_the_oracles_is_never_read_back() {
+    let scans = Arc::new(AtomicU64::new(0));
+    let results = run_with(&scenario(), &RunOptions::default(), |_| {
+        open_counting_target_scans(scans.clone())
+    })
+    .unwrap();
+    assert!(results.strategies[0].worst.is_exact());
+    assert_eq!(scans.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn a_watched_key_has_every_target_read_back() {
+    let scans = Arc::new(AtomicU64::new(0));
+    let options = RunOptions {
+        watch_key: Some(3),
+        ..RunOptions::default()
+    };
+    let results = run_with(&scenario(), &options, |_| {
+        open_counting_target_scans(scans.clone())
+    })
+    .unwrap();
+    let cdc = &results.strategies[0];
+    // One read back per run, scheduled and drain: the watched key's rows are the story.
+    assert_eq!(scans.load(Ordering::Relaxed), cdc.per_run.len() as u64);
+    assert!(cdc.per_run.iter().all(|r| r.watched.is_some()));
 }

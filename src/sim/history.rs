@@ -121,11 +121,21 @@ impl History {
     pub fn digest(&self) -> String {
         let mut h = blake3::Hasher::new();
         h.update(b"incrlab/history/v2");
+        // The hash depends only on the bytes, not on how they are handed over: values go in
+        // through a buffer, because one `update` call per 8-byte value cost more than the
+        // hashing itself (2.5 s of a 6M-row history).
         fn ints(h: &mut blake3::Hasher, name: &str, col: impl Iterator<Item = i64>) {
+            const BUFFER_BYTES: usize = 1 << 16;
             h.update(name.as_bytes());
+            let mut buffer = Vec::with_capacity(BUFFER_BYTES);
             for v in col {
-                h.update(&v.to_le_bytes());
+                buffer.extend_from_slice(&v.to_le_bytes());
+                if buffer.len() == BUFFER_BYTES {
+                    h.update(&buffer);
+                    buffer.clear();
+                }
             }
+            h.update(&buffer);
         }
         ints(&mut h, "lsn", (0..self.len()).map(|i| self.lsn(i)));
         ints(&mut h, "op", self.op.iter().map(|o| o as u8 as i64));

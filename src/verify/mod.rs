@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 pub use classify::{DivergenceClass, KeyFinding};
 pub use totals::{check_totals, expected_totals, DayTotal};
 
-use crate::engine::TargetRows;
-use crate::row::{digest, Column, MIRROR_ROW};
+use crate::engine::{hash_of_row, KeyHashes, MirrorPrint, TargetRows};
+use crate::row::{row_hash, Column, ColumnType, MIRROR_ROW};
 use crate::sim::{History, Op};
 
 /// How far a target is from the oracle, per class of divergence. Counts of keys, except
@@ -134,16 +134,23 @@ pub struct Oracle {
     /// An lsn fits in 32 bits: a history of four billion versions could not be held anyway
     /// (`Oracle::new` checks), and 4 bytes a key are 400 MB at 100M keys.
     expected_lsn: Vec<u32>,
-    /// Per key, the digest of its live version's columns after the key and the lsn (the mirror
-    /// row's `MIRROR_ROW[2..]`), kept beside the lsn so a check reads per-key arrays in the
-    /// order target rows come back instead of jumping around the history for every row.
-    expected_rest: Vec<u64>,
+    /// Per key, the [`row_hash`] of its live version's mirror row, kept beside the lsn so a
+    /// check reads per-key arrays in the order target rows come back instead of jumping around
+    /// the history for every row.
+    expected_hash: Vec<u64>,
+    /// The print of a right mirror target: every live key's row once. Kept up to date as the
+    /// history is replayed, so a target whose own print matches it is right without a row of
+    /// it read back ([`accept_matching_print`](Self::accept_matching_print)).
+    expected_print: MirrorPrint,
     applied: usize,
     /// Scratch of the last check, per key: how many target rows carry it, and whether one of
     /// them is exactly the expected row. Reused between checks to keep verification
     /// allocation-free.
     held: Vec<u32>,
     exact: Vec<bool>,
+    /// Whether the last check was settled by a matching print: every live key held once,
+    /// exactly, and nothing else (`held` and `exact` are then left as they were: O(1) a check).
+    matched: bool,
     /// Keys the target holds that the history never had, with their row counts.
     foreign: BTreeMap<i64, u32>,
 }
@@ -158,10 +165,12 @@ impl Oracle {
         );
         Oracle {
             expected_lsn: vec![0; keys],
-            expected_rest: vec![0; keys],
+            expected_hash: vec![0; keys],
+            expected_print: MirrorPrint::default(),
             applied: 0,
             held: vec![0; keys],
             exact: vec![false; keys],
+            matched: false,
             foreign: BTreeMap::new(),
         }
     }
@@ -171,14 +180,45 @@ impl Oracle {
         let range = history.committed_between(i64::MIN, time_us);
         for i in self.applied.max(range.start)..range.end {
             let id = history.id[i] as usize;
+            if self.expected_lsn[id] != 0 {
+                self.expected_print.remove_row(self.expected_hash[id]);
+            }
             self.expected_lsn[id] = match history.op[i] {
                 Op::Delete => 0,
                 _ if history.is_deleted[i] => 0,
                 _ => history.lsn(i) as u32,
             };
-            self.expected_rest[id] = digest(MIRROR_ROW[2..].iter().map(|c| c.of(history, i)));
+            let hash = row_hash(
+                MIRROR_ROW
+                    .iter()
+                    .map(|c| (c.column_type(), c.of(history, i))),
+            );
+            self.expected_hash[id] = hash;
+            if self.expected_lsn[id] != 0 {
+                self.expected_print.add_row(hash);
+            }
         }
         self.applied = self.applied.max(range.end);
+    }
+
+    /// The print a right mirror target has now: every live key's row, once.
+    pub fn expected_print(&self) -> MirrorPrint {
+        self.expected_print
+    }
+
+    /// Starts a check of a mirror target whose print is `print`. When it equals the
+    /// [`expected_print`](Self::expected_print) the target holds every live key's row once and
+    /// nothing else (barring a collision of 64-bit sums, about 2⁻⁶⁴), so the check is complete
+    /// as if every row had been fed and `true` is returned; otherwise it is begun as
+    /// [`begin_check`](Self::begin_check) does and the rows must be [`feed`](Self::feed)-ed.
+    pub fn accept_matching_print(&mut self, print: MirrorPrint) -> bool {
+        if print != self.expected_print {
+            self.begin_check();
+            return false;
+        }
+        self.foreign.clear();
+        self.matched = true;
+        true
     }
 
     /// The lsn of every live version, by key.
@@ -218,6 +258,7 @@ impl Oracle {
 
     /// Starts a check: forgets what the last one saw.
     pub fn begin_check(&mut self) {
+        self.matched = false;
         self.held.fill(0);
         self.exact.fill(false);
         self.foreign.clear();
@@ -227,21 +268,17 @@ impl Oracle {
     /// anywhere, even between two rows of one key: a key's finding depends only on how many
     /// rows carry it and whether one of them is exact.
     pub fn feed(&mut self, history: &History, target: &TargetRows) {
+        debug_assert!(!self.matched, "a check settled by its print is fed no rows");
         // A mirror with every column (the built-in targets) is compared through the per-key
         // lsn and digest; a target with other columns (an outside pipeline's) column by column
         // against the history.
         let carried: Vec<Column> = target.columns.iter().map(|(c, _)| *c).collect();
         let full_mirror = carried == MIRROR_ROW[1..];
-        let (lsns, rest): (&[i64], Vec<&[i64]>) = if full_mirror {
-            (
-                &target.columns[0].1,
-                target.columns[1..]
-                    .iter()
-                    .map(|(_, v)| v.as_slice())
-                    .collect(),
-            )
+        let types: Vec<ColumnType> = carried.iter().map(|c| c.column_type()).collect();
+        let lsns: &[i64] = if full_mirror {
+            &target.columns[0].1
         } else {
-            (&[], Vec::new())
+            &[]
         };
         for (row, &id) in target.id.iter().enumerate() {
             let Some(slot) = usize::try_from(id)
@@ -256,10 +293,29 @@ impl Oracle {
             if expected != 0 && !self.exact[slot] {
                 self.exact[slot] = if full_mirror {
                     lsns[row] == expected
-                        && digest(rest.iter().map(|values| values[row])) == self.expected_rest[slot]
+                        && hash_of_row(target, &types, row) == self.expected_hash[slot]
                 } else {
                     Self::row_is_exact(history, target, row, expected)
                 };
+            }
+        }
+    }
+
+    /// [`feed`](Self::feed) for a target that carries every mirror column, given as each row's
+    /// key and row hash: a row is the expected one when its hash is the expected row's.
+    pub fn feed_key_hashes(&mut self, batch: &KeyHashes) {
+        debug_assert!(!self.matched, "a check settled by its print is fed no rows");
+        for (&id, &hash) in batch.id.iter().zip(&batch.hash) {
+            let Some(slot) = usize::try_from(id)
+                .ok()
+                .filter(|&s| s > 0 && s < self.held.len())
+            else {
+                *self.foreign.entry(id).or_default() += 1;
+                continue;
+            };
+            self.held[slot] += 1;
+            if self.expected_lsn[slot] != 0 && hash == self.expected_hash[slot] {
+                self.exact[slot] = true;
             }
         }
     }
@@ -268,6 +324,9 @@ impl Oracle {
     /// `max_samples` wrong keys described from `rows`: the target's rows, or any part of them
     /// that holds every row of the sampled keys ([`sample_ids`](Self::sample_ids) names them).
     pub fn verdict(&self, history: &History, rows: &TargetRows, max_samples: usize) -> Verdict {
+        if self.matched {
+            return Verdict::default();
+        }
         let mut d = Divergence::default();
         let mut wrong_keys = 0;
         for id in 1..self.held.len() {
@@ -310,6 +369,14 @@ impl Oracle {
 
     /// What the last [`check`](Self::check) found for key slot `id` (1..=max id).
     fn finding(&self, id: usize) -> KeyFinding {
+        if self.matched {
+            let expected = self.expected_lsn[id] != 0;
+            return KeyFinding {
+                expected,
+                held: u32::from(expected),
+                exact: expected,
+            };
+        }
         KeyFinding {
             expected: self.expected_lsn[id] != 0,
             held: self.held[id],
@@ -462,6 +529,10 @@ impl Oracle {
     /// never had are not aged: they have no slot.) While no key is wrong, every age is zero and
     /// `ages` is kept empty: an exact target costs no memory per key.
     pub fn age_wrong_keys(&self, ages: &mut Vec<u32>) -> u32 {
+        if self.matched {
+            *ages = Vec::new();
+            return 0;
+        }
         let mut oldest = 0;
         for id in 1..self.expected_lsn.len() {
             let wrong = self.finding(id).is_wrong();

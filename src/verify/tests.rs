@@ -11,6 +11,11 @@ type Change = (Op, i64, i64, i64);
 /// A history of `changes` in lsn order, every other column derived from the lsn so that no
 /// two versions agree on any column by accident.
 fn history(changes: &[Change]) -> History {
+    history_with_soft_deletes(changes, &[])
+}
+
+/// [`history`], the changes at the lsns in `soft` being soft deletes (the row kept, flagged).
+fn history_with_soft_deletes(changes: &[Change], soft: &[i64]) -> History {
     let mut h = History::default();
     for (i, &(op, id, commit, value)) in changes.iter().enumerate() {
         let lsn = i as i64 + 1;
@@ -25,7 +30,7 @@ fn history(changes: &[Change]) -> History {
         h.updated_at_us.push(commit - 5 + lsn * 1000);
         h.event_time_us.push(id * 7_000);
         h.value.push(value);
-        h.is_deleted.push(false);
+        h.is_deleted.push(soft.contains(&lsn));
         h.max_id = h.max_id.max(id);
     }
     h
@@ -344,4 +349,98 @@ fn a_new_check_forgets_the_batches_of_the_last() {
     oracle.feed(&h, &target(&[row_of(&h, 1), row_of(&h, 4)]));
     let v = oracle.verdict(&h, &TargetRows::default(), 0);
     assert!(v.divergence.is_exact(), "{:?}", v.divergence);
+}
+
+/// The print of the right target at each time of `world()`, from its rows as listed by hand.
+fn right_print(h: &History, lsns: &[i64]) -> MirrorPrint {
+    let rows: Vec<Vec<i64>> = lsns.iter().map(|&l| row_of(h, l)).collect();
+    MirrorPrint::of(&target(&rows))
+}
+
+#[test]
+fn the_expected_print_follows_inserts_updates_and_deletes() {
+    let h = world();
+    let mut oracle = Oracle::new(&h);
+    assert_eq!(oracle.expected_print(), MirrorPrint::default());
+    oracle.advance_to(&h, 0);
+    assert_eq!(oracle.expected_print(), right_print(&h, &[1, 2, 3]));
+    oracle.advance_to(&h, 10);
+    assert_eq!(oracle.expected_print(), right_print(&h, &[1, 4]));
+    oracle.advance_to(&h, 20);
+    assert_eq!(oracle.expected_print(), right_print(&h, &[1, 4, 6]));
+}
+
+#[test]
+fn a_soft_deleted_version_leaves_the_expected_print() {
+    // Key 1's update at 10 (lsn 3) is a soft delete: the key is gone from the right target.
+    let h = history_with_soft_deletes(
+        &[
+            (Op::Insert, 1, 0, 100),
+            (Op::Insert, 2, 0, 200),
+            (Op::Update, 1, 10, 101),
+        ],
+        &[3],
+    );
+    let mut oracle = Oracle::new(&h);
+    oracle.advance_to(&h, 10);
+    assert_eq!(oracle.expected_print(), right_print(&h, &[2]));
+}
+
+#[test]
+fn a_matching_print_completes_the_check_as_the_rows_would() {
+    let h = world();
+    let mut oracle = Oracle::new(&h);
+    oracle.advance_to(&h, 10);
+    let mut ages = Vec::new();
+    // A wrong check first, so the matching one must undo what it left.
+    oracle.check(
+        &h,
+        &target(&[row_of(&h, 2), row_of(&h, 2), row_of(&h, 5)]),
+        0,
+    );
+    assert_eq!(oracle.age_wrong_keys(&mut ages), 1);
+    assert!(oracle.accept_matching_print(right_print(&h, &[1, 4])));
+    let v = oracle.verdict(&h, &TargetRows::default(), 10);
+    assert_eq!(v.divergence, Divergence::default());
+    assert_eq!(v.wrong_keys, 0);
+    assert!(oracle.wrong_keys().is_empty());
+    assert_eq!(oracle.age_wrong_keys(&mut ages), 0);
+    assert_eq!(oracle.finding_for(1).held, 1);
+    // The next check starts from nothing again.
+    let v = oracle.check(&h, &target(&[row_of(&h, 1), row_of(&h, 2)]), 10);
+    assert_eq!(v.divergence, divergence(0, 1, 0, 0));
+}
+
+#[test]
+fn a_print_that_differs_leaves_the_check_to_the_rows() {
+    let h = world();
+    let mut oracle = Oracle::new(&h);
+    oracle.advance_to(&h, 10);
+    // Key 2 stale: one column's worth of difference is enough to refuse the shortcut.
+    let stale = target(&[row_of(&h, 1), row_of(&h, 2)]);
+    assert!(!oracle.accept_matching_print(MirrorPrint::of(&stale)));
+    oracle.feed(&h, &stale);
+    let v = oracle.verdict(&h, &stale, 10);
+    assert_eq!(v.divergence, divergence(0, 1, 0, 0));
+}
+
+#[test]
+fn a_target_fed_as_keys_and_row_hashes_gets_the_verdict_of_its_rows() {
+    let h = world();
+    let targets = [
+        vec![row_of(&h, 1), row_of(&h, 4)],
+        vec![row_of(&h, 1), row_of(&h, 2)],
+        vec![row_of(&h, 1), row_of(&h, 4), row_of(&h, 4), row_of(&h, 3)],
+        vec![row_of(&h, 6)],
+        vec![],
+    ];
+    for rows in targets {
+        let rows = target(&rows);
+        let mut oracle = Oracle::new(&h);
+        oracle.advance_to(&h, 10);
+        let by_rows = oracle.check(&h, &rows, 0);
+        oracle.begin_check();
+        oracle.feed_key_hashes(&crate::engine::KeyHashes::of(&rows));
+        assert_eq!(oracle.verdict(&h, &rows, 0), by_rows, "{rows:?}");
+    }
 }

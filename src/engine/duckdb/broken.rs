@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::DuckDbEngine;
 use crate::engine::{
-    ChunkStats, Engine, ReadRequest, ReadStats, Source, TargetContents, TargetId, Targets,
-    WriteStats,
+    ChunkStats, Engine, MirrorPrint, ReadRequest, ReadStats, Source, TargetContents, TargetId,
+    Targets, WriteStats,
 };
 use crate::error::Result;
 use crate::row::{Column, MIRROR_ROW};
@@ -106,6 +106,10 @@ impl Targets for DropsColumnOnUpsert {
 
     fn target_contents(&mut self, target: TargetId) -> Result<TargetContents> {
         self.inner.target_contents(target)
+    }
+
+    fn mirror_print(&mut self, target: TargetId) -> Result<Option<MirrorPrint>> {
+        self.inner.mirror_print(target)
     }
 
     fn sql_time(&self) -> Duration {

@@ -27,7 +27,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use duckdb::arrow::array::{Array, Int32Array, Int64Array, StringArray};
+use duckdb::arrow::array::{Array, Int32Array, Int64Array, StringArray, UInt64Array};
 use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
 use duckdb::Connection;
 
@@ -38,8 +38,8 @@ pub(crate) use spill::memory_limit_bytes;
 use sql::{batch_name, chunks_name, schema, select_for, OP_DELETE};
 
 use super::{
-    ChunkStats, Engine, OpenTransaction, ReadRequest, ReadSpec, ReadStats, Source, TargetChanges,
-    TargetContents, TargetId, TargetRows, TargetTotals, Targets, WriteStats,
+    ChunkStats, Engine, KeyHashes, MirrorPrint, OpenTransaction, ReadRequest, ReadSpec, ReadStats,
+    Source, TargetChanges, TargetContents, TargetId, TargetRows, TargetTotals, Targets, WriteStats,
 };
 use crate::error::{Error, Result};
 use crate::row::{column_list, Column, MIRROR_ROW};
@@ -83,6 +83,9 @@ pub struct DuckDbEngine {
     /// Tests only: counts the writes made in more than one pass.
     #[cfg(test)]
     multi_pass_writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Tests only: counts the targets read back row by row (`scan_target`).
+    #[cfg(test)]
+    target_scans: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Where DuckDB writes blocks past its memory limit. Declared last: fields drop in order,
     /// so the connection is closed before the directory is removed.
     spill: spill::SpillDir,
@@ -119,6 +122,8 @@ impl DuckDbEngine {
             dedup_rows_per_pass: spill.limit_bytes() / dedup::DEDUP_BYTES_PER_KEY,
             #[cfg(test)]
             multi_pass_writes: Default::default(),
+            #[cfg(test)]
+            target_scans: Default::default(),
             spill,
         };
         engine.batch(&engine.spill.settings_sql(), || {
@@ -148,6 +153,16 @@ impl DuckDbEngine {
     ) -> Self {
         self.dedup_rows_per_pass = rows;
         self.multi_pass_writes = multi_pass_writes;
+        self
+    }
+
+    /// The same engine, counting every target it reads back row by row into `scans`.
+    #[cfg(test)]
+    pub(crate) fn counting_target_scans(
+        mut self,
+        scans: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) -> Self {
+        self.target_scans = scans;
         self
     }
 
@@ -330,15 +345,19 @@ impl DuckDbEngine {
                 let batch = batch?;
                 for (i, column) in out.iter_mut().enumerate() {
                     let array = batch.column(i).as_any();
-                    // Integer columns of either width, widened here rather than cast in SQL.
-                    match (
-                        array.downcast_ref::<Int64Array>(),
-                        array.downcast_ref::<Int32Array>(),
-                    ) {
-                        (Some(values), _) if values.null_count() == 0 => {
+                    // Integer columns of either width, widened here rather than cast in SQL; an
+                    // unsigned 64-bit column (a hash) kept bit for bit.
+                    let whole = array.downcast_ref::<Int64Array>();
+                    let narrow = array.downcast_ref::<Int32Array>();
+                    let unsigned = array.downcast_ref::<UInt64Array>();
+                    match (whole, narrow, unsigned) {
+                        (Some(values), _, _) if values.null_count() == 0 => {
                             column.extend_from_slice(values.values())
                         }
-                        (_, Some(values)) if values.null_count() == 0 => {
+                        (_, Some(values), _) if values.null_count() == 0 => {
+                            column.extend(values.values().iter().map(|&v| i64::from(v)))
+                        }
+                        (_, _, Some(values)) if values.null_count() == 0 => {
                             column.extend(values.values().iter().map(|&v| v as i64))
                         }
                         _ => {
@@ -514,12 +533,16 @@ impl Source for DuckDbEngine {
 
         let cols = column_list(&crate::row::SOURCE_ROW);
         let in_range = format!("lsn BETWEEN {first_lsn} AND {last_lsn}");
-        // Applying in commit order = keeping each key's last version in the range.
+        // Applying in commit order = keeping each key's last version in the range. The new
+        // versions are appended in commit order, as a heap appends the rows it is written:
+        // without the ORDER BY they land in whatever order the window's threads finish, and
+        // the zone maps a later read prunes by (so its rows scanned) change from run to run.
         let sql = format!(
             "BEGIN;
              DELETE FROM source WHERE id IN (SELECT id FROM change_log WHERE {in_range});
              INSERT INTO source SELECT {cols} FROM change_log WHERE {in_range}
-                 QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1 AND op <> {OP_DELETE};
+                 QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1 AND op <> {OP_DELETE}
+                 ORDER BY lsn;
              COMMIT;"
         );
         self.batch(&sql, || {
@@ -804,6 +827,9 @@ impl Targets for DuckDbEngine {
                 TargetContents::Mirror(_) => unreachable!("a daily_totals target holds totals"),
             };
         }
+        #[cfg(test)]
+        self.target_scans
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let table = format!("{}.mirror", schema(target));
         self.scan_int_columns(
             &table,
@@ -819,6 +845,58 @@ impl Targets for DuckDbEngine {
             },
         )?;
         Ok(None)
+    }
+
+    fn scan_key_hashes(
+        &mut self,
+        target: TargetId,
+        visit: &mut dyn FnMut(&KeyHashes),
+    ) -> Result<()> {
+        // The same hash as the print's: DuckDB hashes on all cores, and two columns of eight
+        // bytes cross over instead of six.
+        #[cfg(test)]
+        self.target_scans
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let table = format!("{}.mirror", schema(target));
+        let columns = format!("id, hash({})", column_list(&MIRROR_ROW));
+        self.scan_int_columns(
+            &table,
+            &columns,
+            SCAN_BATCH_ROWS,
+            &mut |[id, hash]: [Vec<i64>; 2]| {
+                visit(&KeyHashes {
+                    id,
+                    hash: hash.into_iter().map(|h| h as u64).collect(),
+                })
+            },
+        )
+    }
+
+    fn mirror_print(&mut self, target: TargetId) -> Result<Option<MirrorPrint>> {
+        if let Some(TargetModel::DailyTotals) = self.models.get(&target) {
+            return Ok(None);
+        }
+        // DuckDB's hash() of the row is incrlab's `row_hash` (a test holds them together), so
+        // the print is one parallel aggregate where the rows are: no row crosses over.
+        let table = format!("{}.mirror", schema(target));
+        let sql = format!(
+            "SELECT count(*), COALESCE(sum(hash({})), 0)::HUGEINT FROM {table}",
+            column_list(&MIRROR_ROW)
+        );
+        let started = Instant::now();
+        let result = self
+            .conn
+            .query_row(&sql, [], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i128>(1)?))
+            })
+            .context(|| format!("fingerprinting {table}"));
+        self.sql_time += started.elapsed();
+        let (rows, hash_sum) = result?;
+        Ok(Some(MirrorPrint {
+            rows: rows as u64,
+            // The sum is exact; the print keeps it modulo 2^64, as a wrapping sum would.
+            hash_sum: hash_sum as u64,
+        }))
     }
 
     fn sql_time(&self) -> Duration {
@@ -879,5 +957,96 @@ mod tests {
         assert_eq!(batches, 0);
         let [a]: [Vec<i64>; 1] = engine.int_columns("t", "a").unwrap();
         assert!(a.is_empty());
+    }
+
+    #[test]
+    fn a_mirror_print_summed_in_sql_equals_the_print_of_its_rows_read_back() {
+        use crate::engine::{MirrorPrint, TargetId, Targets};
+        use crate::scenario::TargetModel;
+        let mut engine = DuckDbEngine::open_in_memory().unwrap();
+        let target = TargetId(1);
+        engine.create_target(target, TargetModel::Mirror).unwrap();
+        let empty = engine.mirror_print(target).unwrap();
+        assert_eq!(empty, Some(MirrorPrint::default()));
+        // Negative values in every column (a 32-bit writer among them), a duplicated row, and
+        // more rows than one vector, so DuckDB sums on several threads.
+        engine
+            .conn
+            .execute_batch(
+                "INSERT INTO t1.mirror SELECT i - 2500, i * 7 - 9000, -i * 1000003, \
+                 (i % 7 - 3)::INTEGER, (i * 2654435761) % 1000000007 - 500000000, -i \
+                 FROM range(5000) r(i); \
+                 INSERT INTO t1.mirror SELECT * FROM t1.mirror WHERE id = 17",
+            )
+            .unwrap();
+        let mut read_back = MirrorPrint::default();
+        engine
+            .scan_target(target, &mut |rows| read_back.add(rows))
+            .unwrap();
+        assert_eq!(read_back.rows, 5001);
+        assert_eq!(engine.mirror_print(target).unwrap(), Some(read_back));
+    }
+
+    #[test]
+    fn keys_and_row_hashes_hashed_in_sql_are_those_of_the_rows_read_back() {
+        use crate::engine::{KeyHashes, TargetId, Targets};
+        use crate::scenario::TargetModel;
+        let mut engine = DuckDbEngine::open_in_memory().unwrap();
+        let target = TargetId(1);
+        engine.create_target(target, TargetModel::Mirror).unwrap();
+        engine
+            .conn
+            .execute_batch(
+                "INSERT INTO t1.mirror SELECT i - 2500, i * 7 - 9000, -i * 1000003, \
+                 (i % 7 - 3)::INTEGER, (i * 2654435761) % 1000000007 - 500000000, -i \
+                 FROM range(5000) r(i)",
+            )
+            .unwrap();
+        let mut in_sql: Vec<(i64, u64)> = Vec::new();
+        engine
+            .scan_key_hashes(target, &mut |b: &KeyHashes| {
+                in_sql.extend(b.id.iter().copied().zip(b.hash.iter().copied()))
+            })
+            .unwrap();
+        let mut in_rust: Vec<(i64, u64)> = Vec::new();
+        engine
+            .scan_target(target, &mut |rows| {
+                let b = KeyHashes::of(rows);
+                in_rust.extend(b.id.into_iter().zip(b.hash));
+            })
+            .unwrap();
+        in_sql.sort_unstable();
+        in_rust.sort_unstable();
+        assert_eq!(in_sql.len(), 5000);
+        assert_eq!(in_sql, in_rust);
+    }
+
+    #[test]
+    fn changed_rows_are_appended_to_the_source_in_commit_order() {
+        use crate::engine::Source;
+        // Enough changed keys in one apply that DuckDB deduplicates them on several threads.
+        let text = "name = \"apply_order\"\nseed = 3\n[table]\nrows = 300_000\n\
+                    [schedule]\nruns = 1\ninterval = \"1min\"\n\
+                    [churn]\ninserts = \"10%\"\nupdates = \"60%\"\ndeletes = \"5%\"\n\
+                    [[strategy]]\nkind = \"full\"\n";
+        let scenario =
+            crate::scenario::Scenario::parse(std::path::Path::new("apply_order.toml"), text)
+                .unwrap();
+        let history = crate::sim::generate(&scenario, 3);
+        let mut engine = DuckDbEngine::open_in_memory().unwrap();
+        let initial = history.committed_between(i64::MIN, 0);
+        let initial_rows = initial.len() as i64;
+        engine.apply_changes(&history, initial).unwrap();
+        let run = history.run_times_us[0];
+        engine
+            .apply_changes(&history, history.committed_between(0, run))
+            .unwrap();
+        let [lsns]: [Vec<i64>; 1] = engine.int_columns("source", "lsn").unwrap();
+        let appended: Vec<i64> = lsns.into_iter().filter(|&l| l > initial_rows).collect();
+        assert!(appended.len() > 100_000, "{} rows appended", appended.len());
+        assert!(
+            appended.windows(2).all(|w| w[0] < w[1]),
+            "the source's new versions are not in commit order"
+        );
     }
 }

@@ -22,8 +22,8 @@ use super::statements::pg_error;
 use super::{slot, sql};
 use crate::engine::duckdb::DuckDbEngine;
 use crate::engine::{
-    ChunkStats, Engine, ReadRequest, ReadSpec, ReadStats, Source, TargetContents, TargetId,
-    TargetRows, TargetTotals, Targets, WriteStats,
+    ChunkStats, Engine, KeyHashes, MirrorPrint, ReadRequest, ReadSpec, ReadStats, Source,
+    TargetContents, TargetId, TargetRows, TargetTotals, Targets, WriteStats,
 };
 use crate::error::{Error, Result};
 use crate::scenario::{TargetModel, WriteMode};
@@ -389,6 +389,18 @@ impl Targets for PostgresSourced {
         visit: &mut dyn FnMut(&TargetRows),
     ) -> Result<Option<TargetTotals>> {
         self.targets.scan_target(target, visit)
+    }
+
+    fn scan_key_hashes(
+        &mut self,
+        target: TargetId,
+        visit: &mut dyn FnMut(&KeyHashes),
+    ) -> Result<()> {
+        self.targets.scan_key_hashes(target, visit)
+    }
+
+    fn mirror_print(&mut self, target: TargetId) -> Result<Option<MirrorPrint>> {
+        self.targets.mirror_print(target)
     }
 
     fn sql_time(&self) -> Duration {
