@@ -420,6 +420,16 @@ pub trait Targets {
             .map(|_| ())
     }
 
+    /// Every row a mirror target holds for the keys `ids` (ascending): the few keys a
+    /// verdict's samples describe. The default reads the target back and keeps those rows.
+    fn target_rows_of_keys(&mut self, target: TargetId, ids: &[i64]) -> Result<TargetRows> {
+        let mut kept = TargetRows::default();
+        self.scan_target(target, &mut |rows| {
+            kept.extend_from(rows, |id| ids.binary_search(&id).is_ok())
+        })?;
+        Ok(kept)
+    }
+
     /// The [`MirrorPrint`] of a mirror target (`None` for a `daily_totals` target). The
     /// default reads the rows back; an engine that can sum the row hashes where the rows live
     /// does so, and a right target then costs the verifier no rows (`verify::Oracle`).

@@ -128,6 +128,9 @@ pub(super) trait Lane {
         history: &History,
     ) -> Result<()>;
 
+    /// Every row a mirror target holds for the keys `ids` (ascending).
+    fn rows_of_keys(&mut self, engine: &mut dyn Engine, ids: &[i64]) -> Result<TargetRows>;
+
     /// The record of the run [`Lane::run`] just made, for the verdict to be written into.
     fn last_record(&mut self) -> &mut RunRecord;
 
@@ -165,6 +168,10 @@ impl Lane for StrategyLane {
         observe: Observe<'_>,
     ) -> Result<Option<TargetTotals>> {
         engine.scan_target(self.target, observe)
+    }
+
+    fn rows_of_keys(&mut self, engine: &mut dyn Engine, ids: &[i64]) -> Result<TargetRows> {
+        engine.target_rows_of_keys(self.target, ids)
     }
 
     /// The built-in targets carry every mirror column: their keys and row hashes suffice.

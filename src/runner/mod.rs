@@ -32,7 +32,7 @@ use crate::explain;
 use crate::landing::Landing;
 use crate::median::median;
 use crate::results::{ms, InitialLoadTime, RunResults, RunTimings};
-use crate::scenario::{LoadedScenario, StrategyKind};
+use crate::scenario::{LoadedScenario, StrategyKind, TargetModel};
 use crate::sim::{generate_timed, History};
 use crate::state_store::StateStore;
 use crate::strategy::{from_spec, RunContext};
@@ -361,18 +361,24 @@ pub fn run_with(
             (Vec::new(), Vec::new(), false)
         } else {
             oracle.begin_check();
-            match lane.scan(engine.as_mut(), &mut |rows| oracle.feed(&history, rows))? {
+            let totals = match scenario.strategies[i].model() {
+                TargetModel::DailyTotals => lane.scan(engine.as_mut(), &mut |_| {})?,
+                TargetModel::Mirror => {
+                    lane.feed_oracle(engine.as_mut(), &mut oracle, &history)?;
+                    None
+                }
+            };
+            match totals {
                 None => {
-                    // A second pass keeps only the rows of the keys the samples describe.
-                    let ids: BTreeSet<i64> = oracle
+                    // Then only the rows of the keys the samples describe are read.
+                    let ids: Vec<i64> = oracle
                         .sample_ids(SAMPLE_WRONG_KEYS)
                         .into_iter()
                         .chain(oracle.sample_ids(MAX_LOST_PER_STRATEGY))
+                        .collect::<BTreeSet<i64>>()
+                        .into_iter()
                         .collect();
-                    let mut kept = TargetRows::default();
-                    lane.scan(engine.as_mut(), &mut |rows| {
-                        kept.extend_from(rows, |id| ids.contains(&id))
-                    })?;
+                    let kept = lane.rows_of_keys(engine.as_mut(), &ids)?;
                     let samples = oracle.verdict(&history, &kept, SAMPLE_WRONG_KEYS).samples;
                     if models.contains(lane.label()) {
                         model_keys.insert(lane.label().to_string(), oracle.wrong_keys());

@@ -285,6 +285,14 @@ impl Lane for PipelineLane {
         Ok(())
     }
 
+    fn rows_of_keys(&mut self, _engine: &mut dyn Engine, ids: &[i64]) -> Result<TargetRows> {
+        let mut kept = TargetRows::default();
+        if let TargetContents::Mirror(rows) = &self.contents {
+            kept.extend_from(rows, |id| ids.binary_search(&id).is_ok());
+        }
+        Ok(kept)
+    }
+
     fn last_record(&mut self) -> &mut RunRecord {
         self.records.last_mut().expect("run pushed a record")
     }

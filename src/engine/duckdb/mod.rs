@@ -872,6 +872,27 @@ impl Targets for DuckDbEngine {
         )
     }
 
+    fn target_rows_of_keys(&mut self, target: TargetId, ids: &[i64]) -> Result<TargetRows> {
+        let Some(&first) = ids.first() else {
+            return Ok(TargetRows::default());
+        };
+        let list = std::iter::once(first)
+            .chain(ids[1..].iter().copied())
+            .map(|id| id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let table = format!(
+            "(SELECT * FROM {}.mirror WHERE id IN ({list}))",
+            schema(target)
+        );
+        let [id, rest @ ..]: [Vec<i64>; MIRROR_ROW.len()] =
+            self.int_columns(&table, &column_list(&MIRROR_ROW))?;
+        Ok(TargetRows {
+            id,
+            columns: MIRROR_ROW[1..].iter().copied().zip(rest).collect(),
+        })
+    }
+
     fn mirror_print(&mut self, target: TargetId) -> Result<Option<MirrorPrint>> {
         if let Some(TargetModel::DailyTotals) = self.models.get(&target) {
             return Ok(None);
@@ -1048,5 +1069,42 @@ mod tests {
             appended.windows(2).all(|w| w[0] < w[1]),
             "the source's new versions are not in commit order"
         );
+    }
+
+    #[test]
+    fn the_rows_of_some_keys_are_every_row_the_target_holds_for_them() {
+        use crate::engine::{TargetId, TargetRows, Targets};
+        use crate::scenario::TargetModel;
+        let mut engine = DuckDbEngine::open_in_memory().unwrap();
+        let target = TargetId(1);
+        engine.create_target(target, TargetModel::Mirror).unwrap();
+        engine
+            .conn
+            .execute_batch(
+                "INSERT INTO t1.mirror SELECT i, i + 1, i * 10, (i % 3)::INTEGER, -i, i * 7 \
+                 FROM range(1, 5000) r(i); \
+                 INSERT INTO t1.mirror VALUES (17, 5, 6, 1, 8, 9)",
+            )
+            .unwrap();
+        let ids = [3, 17, 4999, 9999];
+        let mut rows = engine.target_rows_of_keys(target, &ids).unwrap();
+        let mut expected = TargetRows::default();
+        engine
+            .scan_target(target, &mut |batch| {
+                expected.extend_from(batch, |id| ids.contains(&id))
+            })
+            .unwrap();
+        let sorted = |t: &mut TargetRows| {
+            let mut all: Vec<_> = (0..t.len()).map(|i| t.row(i)).collect();
+            all.sort();
+            all
+        };
+        assert_eq!(
+            rows.len(),
+            4,
+            "key 17 twice, 3 and 4999 once, 9999 not at all"
+        );
+        assert_eq!(sorted(&mut rows), sorted(&mut expected));
+        assert!(engine.target_rows_of_keys(target, &[]).unwrap().is_empty());
     }
 }

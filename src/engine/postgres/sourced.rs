@@ -399,6 +399,10 @@ impl Targets for PostgresSourced {
         self.targets.scan_key_hashes(target, visit)
     }
 
+    fn target_rows_of_keys(&mut self, target: TargetId, ids: &[i64]) -> Result<TargetRows> {
+        self.targets.target_rows_of_keys(target, ids)
+    }
+
     fn mirror_print(&mut self, target: TargetId) -> Result<Option<MirrorPrint>> {
         self.targets.mirror_print(target)
     }
