@@ -119,8 +119,8 @@ pub fn mix(mut z: u64) -> u64 {
 /// A 64-bit digest of a row's values, in order. Each step (xor the value, multiply by an odd
 /// constant) is a bijection both of the running state and of the value, and the final [`mix`]
 /// is one too, so rows that differ in exactly one value always differ here; rows that differ in
-/// several collide with a chance of about 2⁻⁶⁴. One multiply per value: the oracle digests
-/// every target row after every run.
+/// several collide with a chance of about 2⁻⁶⁴. One multiply per value (a `daily_totals`
+/// target's fingerprint, the per-key versions an outside pipeline's target held).
 pub fn digest(values: impl IntoIterator<Item = i64>) -> u64 {
     mix(values.into_iter().fold(0x5851_f42d_4c95_7f2d, |h, v| {
         (h ^ v as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)

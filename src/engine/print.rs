@@ -9,7 +9,7 @@
 //! engine's own computation to the one here.
 
 use super::TargetRows;
-use crate::row::{mix, row_hash, Column, ColumnType};
+use crate::row::{mix, row_hash, Column};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MirrorPrint {
@@ -28,9 +28,8 @@ impl MirrorPrint {
 
     /// Adds every row of `batch`.
     pub fn add(&mut self, batch: &TargetRows) {
-        let types: Vec<ColumnType> = batch.columns.iter().map(|(c, _)| c.column_type()).collect();
         for row in 0..batch.len() {
-            self.add_row(hash_of_row(batch, &types, row));
+            self.add_row(hash_of_row(batch, row));
         }
     }
 
@@ -63,26 +62,23 @@ pub struct KeyHashes {
 impl KeyHashes {
     /// The keys and row hashes of `rows`.
     pub fn of(rows: &TargetRows) -> KeyHashes {
-        let types: Vec<ColumnType> = rows.columns.iter().map(|(c, _)| c.column_type()).collect();
         KeyHashes {
             id: rows.id.clone(),
-            hash: (0..rows.len())
-                .map(|row| hash_of_row(rows, &types, row))
-                .collect(),
+            hash: (0..rows.len()).map(|row| hash_of_row(rows, row)).collect(),
         }
     }
 }
 
-/// The [`row_hash`] of row `row` of `batch`, its key first; `types` are the types of
-/// `batch.columns`, in order.
-pub fn hash_of_row(batch: &TargetRows, types: &[ColumnType], row: usize) -> u64 {
+/// The [`row_hash`] of row `row` of `batch`, its key first, each value hashed as its column's
+/// type.
+pub fn hash_of_row(batch: &TargetRows, row: usize) -> u64 {
     let id = (Column::Id.column_type(), batch.id[row]);
     row_hash(
         std::iter::once(id).chain(
-            types
+            batch
+                .columns
                 .iter()
-                .zip(&batch.columns)
-                .map(|(&t, (_, values))| (t, values[row])),
+                .map(|(c, values)| (c.column_type(), values[row])),
         ),
     )
 }
@@ -121,7 +117,7 @@ mod tests {
         let mut print = MirrorPrint::of(&rows(&[(1, 3)]));
         let before = print;
         let extra = rows(&[(9, 9)]);
-        let hash = hash_of_row(&extra, &[ColumnType::Int32], 0);
+        let hash = hash_of_row(&extra, 0);
         print.add_row(hash);
         assert_ne!(print, before);
         print.remove_row(hash);

@@ -23,7 +23,7 @@ pub use classify::{DivergenceClass, KeyFinding};
 pub use totals::{check_totals, expected_totals, DayTotal};
 
 use crate::engine::{hash_of_row, KeyHashes, MirrorPrint, TargetRows};
-use crate::row::{row_hash, Column, ColumnType, MIRROR_ROW};
+use crate::row::{row_hash, Column, MIRROR_ROW};
 use crate::sim::{History, Op};
 
 /// How far a target is from the oracle, per class of divergence. Counts of keys, except
@@ -270,30 +270,23 @@ impl Oracle {
     pub fn feed(&mut self, history: &History, target: &TargetRows) {
         debug_assert!(!self.matched, "a check settled by its print is fed no rows");
         // A mirror with every column (the built-in targets) is compared through the per-key
-        // lsn and digest; a target with other columns (an outside pipeline's) column by column
+        // lsn and row hash; a target with other columns (an outside pipeline's) column by column
         // against the history.
         let carried: Vec<Column> = target.columns.iter().map(|(c, _)| *c).collect();
         let full_mirror = carried == MIRROR_ROW[1..];
-        let types: Vec<ColumnType> = carried.iter().map(|c| c.column_type()).collect();
         let lsns: &[i64] = if full_mirror {
             &target.columns[0].1
         } else {
             &[]
         };
         for (row, &id) in target.id.iter().enumerate() {
-            let Some(slot) = usize::try_from(id)
-                .ok()
-                .filter(|&s| s > 0 && s < self.held.len())
-            else {
-                *self.foreign.entry(id).or_default() += 1;
+            let Some(slot) = self.count_held(id) else {
                 continue;
             };
-            self.held[slot] += 1;
             let expected = i64::from(self.expected_lsn[slot]);
             if expected != 0 && !self.exact[slot] {
                 self.exact[slot] = if full_mirror {
-                    lsns[row] == expected
-                        && hash_of_row(target, &types, row) == self.expected_hash[slot]
+                    lsns[row] == expected && hash_of_row(target, row) == self.expected_hash[slot]
                 } else {
                     Self::row_is_exact(history, target, row, expected)
                 };
@@ -306,18 +299,31 @@ impl Oracle {
     pub fn feed_key_hashes(&mut self, batch: &KeyHashes) {
         debug_assert!(!self.matched, "a check settled by its print is fed no rows");
         for (&id, &hash) in batch.id.iter().zip(&batch.hash) {
-            let Some(slot) = usize::try_from(id)
-                .ok()
-                .filter(|&s| s > 0 && s < self.held.len())
-            else {
-                *self.foreign.entry(id).or_default() += 1;
+            let Some(slot) = self.count_held(id) else {
                 continue;
             };
-            self.held[slot] += 1;
             if self.expected_lsn[slot] != 0 && hash == self.expected_hash[slot] {
                 self.exact[slot] = true;
             }
         }
+    }
+
+    /// The slot of key `id` (1..=max id), or `None` for a key the history never had.
+    fn slot(&self, id: i64) -> Option<usize> {
+        usize::try_from(id)
+            .ok()
+            .filter(|&s| s > 0 && s < self.held.len())
+    }
+
+    /// Counts one target row of key `id`; returns the key's slot, or `None` for a key the
+    /// history never had (counted among the foreign keys).
+    fn count_held(&mut self, id: i64) -> Option<usize> {
+        let slot = self.slot(id);
+        match slot {
+            Some(slot) => self.held[slot] += 1,
+            None => *self.foreign.entry(id).or_default() += 1,
+        }
+        slot
     }
 
     /// The verdict on everything fed since [`begin_check`](Self::begin_check), with up to
@@ -386,10 +392,7 @@ impl Oracle {
 
     /// What the last [`check`](Self::check) found for `id`, whatever the id.
     pub fn finding_for(&self, id: i64) -> KeyFinding {
-        match usize::try_from(id)
-            .ok()
-            .filter(|&s| s > 0 && s < self.held.len())
-        {
+        match self.slot(id) {
             Some(slot) => self.finding(slot),
             None => KeyFinding {
                 expected: false,

@@ -980,25 +980,38 @@ mod tests {
         assert!(a.is_empty());
     }
 
-    #[test]
-    fn a_mirror_print_summed_in_sql_equals_the_print_of_its_rows_read_back() {
-        use crate::engine::{MirrorPrint, TargetId, Targets};
-        use crate::scenario::TargetModel;
+    /// 5,000 mirror rows with negative values in every column (a 32-bit writer among them):
+    /// more rows than one vector, so DuckDB works on several threads.
+    const NEGATIVE_ROWS: &str = "INSERT INTO t1.mirror SELECT i - 2500, i * 7 - 9000, \
+        -i * 1000003, (i % 7 - 3)::INTEGER, (i * 2654435761) % 1000000007 - 500000000, -i \
+        FROM range(5000) r(i)";
+
+    /// An engine whose target 1 is an empty mirror, then filled by `rows_sql` (if any).
+    fn with_mirror(rows_sql: &str) -> (DuckDbEngine, crate::engine::TargetId) {
+        use crate::engine::{TargetId, Targets};
         let mut engine = DuckDbEngine::open_in_memory().unwrap();
         let target = TargetId(1);
-        engine.create_target(target, TargetModel::Mirror).unwrap();
+        engine
+            .create_target(target, crate::scenario::TargetModel::Mirror)
+            .unwrap();
+        if !rows_sql.is_empty() {
+            engine.conn.execute_batch(rows_sql).unwrap();
+        }
+        (engine, target)
+    }
+
+    #[test]
+    fn a_mirror_print_summed_in_sql_equals_the_print_of_its_rows_read_back() {
+        use crate::engine::{MirrorPrint, Targets};
+        let (mut engine, target) = with_mirror("");
         let empty = engine.mirror_print(target).unwrap();
         assert_eq!(empty, Some(MirrorPrint::default()));
-        // Negative values in every column (a 32-bit writer among them), a duplicated row, and
-        // more rows than one vector, so DuckDB sums on several threads.
+        // And a duplicated row.
         engine
             .conn
-            .execute_batch(
-                "INSERT INTO t1.mirror SELECT i - 2500, i * 7 - 9000, -i * 1000003, \
-                 (i % 7 - 3)::INTEGER, (i * 2654435761) % 1000000007 - 500000000, -i \
-                 FROM range(5000) r(i); \
-                 INSERT INTO t1.mirror SELECT * FROM t1.mirror WHERE id = 17",
-            )
+            .execute_batch(&format!(
+                "{NEGATIVE_ROWS}; INSERT INTO t1.mirror SELECT * FROM t1.mirror WHERE id = 17"
+            ))
             .unwrap();
         let mut read_back = MirrorPrint::default();
         engine
@@ -1010,19 +1023,8 @@ mod tests {
 
     #[test]
     fn keys_and_row_hashes_hashed_in_sql_are_those_of_the_rows_read_back() {
-        use crate::engine::{KeyHashes, TargetId, Targets};
-        use crate::scenario::TargetModel;
-        let mut engine = DuckDbEngine::open_in_memory().unwrap();
-        let target = TargetId(1);
-        engine.create_target(target, TargetModel::Mirror).unwrap();
-        engine
-            .conn
-            .execute_batch(
-                "INSERT INTO t1.mirror SELECT i - 2500, i * 7 - 9000, -i * 1000003, \
-                 (i % 7 - 3)::INTEGER, (i * 2654435761) % 1000000007 - 500000000, -i \
-                 FROM range(5000) r(i)",
-            )
-            .unwrap();
+        use crate::engine::{KeyHashes, Targets};
+        let (mut engine, target) = with_mirror(NEGATIVE_ROWS);
         let mut in_sql: Vec<(i64, u64)> = Vec::new();
         engine
             .scan_key_hashes(target, &mut |b: &KeyHashes| {
@@ -1073,19 +1075,12 @@ mod tests {
 
     #[test]
     fn the_rows_of_some_keys_are_every_row_the_target_holds_for_them() {
-        use crate::engine::{TargetId, TargetRows, Targets};
-        use crate::scenario::TargetModel;
-        let mut engine = DuckDbEngine::open_in_memory().unwrap();
-        let target = TargetId(1);
-        engine.create_target(target, TargetModel::Mirror).unwrap();
-        engine
-            .conn
-            .execute_batch(
-                "INSERT INTO t1.mirror SELECT i, i + 1, i * 10, (i % 3)::INTEGER, -i, i * 7 \
-                 FROM range(1, 5000) r(i); \
-                 INSERT INTO t1.mirror VALUES (17, 5, 6, 1, 8, 9)",
-            )
-            .unwrap();
+        use crate::engine::{TargetRows, Targets};
+        let (mut engine, target) = with_mirror(
+            "INSERT INTO t1.mirror SELECT i, i + 1, i * 10, (i % 3)::INTEGER, -i, i * 7 \
+             FROM range(1, 5000) r(i); \
+             INSERT INTO t1.mirror VALUES (17, 5, 6, 1, 8, 9)",
+        );
         let ids = [3, 17, 4999, 9999];
         let mut rows = engine.target_rows_of_keys(target, &ids).unwrap();
         let mut expected = TargetRows::default();
