@@ -5,6 +5,7 @@
 //! target against full reprocessing ([`verify`]); reports what was lost and what it cost
 //! ([`results`], [`report`]). See ARCHITECTURE.md for the map and its invariants.
 
+pub mod allocator;
 pub mod check;
 pub mod cost;
 pub mod engine;

@@ -311,7 +311,12 @@ fn budget(limit: Option<u64>) -> incrlab::footprint::MemoryBudget {
     )
 }
 
+/// mimalloc serves every allocation of the binary, DuckDB's included (`incrlab::allocator`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
+    incrlab::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Run {
         scenario: None,

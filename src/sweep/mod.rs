@@ -12,10 +12,10 @@ mod lag;
 mod points;
 mod recommend;
 mod runs_table;
+mod schedule;
 
 use std::path::Path;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use axes::{
@@ -236,31 +236,22 @@ pub fn run_sweep(
         };
         crate::footprint::check(&at, memory, at_once)?;
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .build()
-        .map_err(|e| Error::Invariant(format!("cannot start {jobs} workers: {e}")))?;
-    let mut results: Vec<(usize, RunResults)> = pool.install(|| {
-        points
-            .par_iter()
-            .enumerate()
-            .map(|(i, &(_, point))| {
-                let at = LoadedScenario {
-                    path: loaded.path.clone(),
-                    scenario: scenario_at(&loaded.scenario, point),
-                };
-                let run_options = RunOptions {
-                    check_idempotence,
-                    memory: crate::footprint::MemoryBudget::Unchecked,
-                    ..RunOptions::default()
-                };
-                let result = runner::run(&at, &run_options);
-                on_point_done();
-                result.map(|r| (i, r))
-            })
-            .collect::<Result<Vec<_>>>()
+    // The largest points start first, so the sweep does not end on one of them alone.
+    let order = schedule::largest_first(&points, loaded.scenario.schedule.runs);
+    let results: Vec<(usize, RunResults)> = schedule::run_in_order(&order, jobs, |i| {
+        let at = LoadedScenario {
+            path: loaded.path.clone(),
+            scenario: scenario_at(&loaded.scenario, points[i].1),
+        };
+        let run_options = RunOptions {
+            check_idempotence,
+            memory: crate::footprint::MemoryBudget::Unchecked,
+            ..RunOptions::default()
+        };
+        let result = runner::run(&at, &run_options);
+        on_point_done();
+        result
     })?;
-    results.sort_by_key(|(i, _)| *i);
 
     let point_results: Vec<PointResult> = results
         .iter()
