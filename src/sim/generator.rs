@@ -90,16 +90,8 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
         ..History::default()
     };
     // Growing eleven columns of a million rows by reallocation would copy them all; reserve
-    // for the expected churn too (a guess from the initial size; `reserve` below tops it up).
-    let churn_per_run = [
-        scenario.churn.inserts,
-        scenario.churn.updates,
-        scenario.churn.deletes,
-    ]
-    .iter()
-    .map(|a| a.rows(scenario.table.rows.max(1)))
-    .sum::<u64>();
-    let expected_changes = (churn_per_run * runs as u64) as usize * 11 / 10;
+    // for the churn too (`reserve` below tops it up if the estimate falls short).
+    let (expected_changes, expected_inserts) = expected_churn(scenario);
     reserve(&mut h, initial + expected_changes, expected_changes);
 
     // The initial table: one bulk load committed at t = 0, before the first run. Built column
@@ -144,21 +136,27 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
             );
         },
     );
-    let mut event_time_of: Vec<i64> = vec![0; initial + 1]; // ids start at 1
+    // Inserts append to the per-key arrays and every change to the row and transaction
+    // lists: sized for the expected churn up front, so they are not copied as they grow (at
+    // 100% churn per run, seven million changes: every doubling copied and faulted in
+    // hundreds of megabytes).
+    let mut event_time_of: Vec<i64> = Vec::with_capacity(initial + 1 + expected_inserts);
+    event_time_of.resize(initial + 1, 0); // ids start at 1
     let mut next_id = initial as i64 + 1;
     let initial_table = started.elapsed();
 
     // Row locks: per key, the commit of its last change so far. A change to a key whose
     // previous change has not committed waits for that commit (module docs).
-    let mut locked_until: Vec<i64> = vec![0; initial + 1];
+    let mut locked_until: Vec<i64> = Vec::with_capacity(initial + 1 + expected_inserts);
+    locked_until.resize(initial + 1, 0);
     // Inserts not yet committed, promoted to `live` when an interval starts after their commit.
     let mut pending_inserts: std::collections::BinaryHeap<std::cmp::Reverse<(i64, i64)>> =
         Default::default();
     let tx_rows = scenario.transactions.rows;
     let mut next_xid = 1i64;
 
-    let mut txs: Vec<Tx> = Vec::new();
-    let mut rows: Vec<Row> = Vec::new();
+    let mut txs: Vec<Tx> = Vec::with_capacity(expected_changes);
+    let mut rows: Vec<Row> = Vec::with_capacity(expected_changes);
     for run in 1..=runs {
         let start = (run - 1) * interval;
         while let Some(&std::cmp::Reverse((commit, id))) = pending_inserts.peek() {
@@ -324,6 +322,29 @@ pub fn generate_timed(scenario: &Scenario, seed: u64) -> (History, GenerationTim
         changes: started.elapsed() - initial_table,
     };
     (h, times)
+}
+
+/// The most changes reserved for up front (at about 120 bytes a change across the history's
+/// columns and the generator's lists: 8 GB).
+const MAX_RESERVED_CHANGES: u64 = 1 << 26;
+
+/// The changes and the inserts the schedule's churn will ask for, with 5% to spare: each
+/// interval's counts from the table size the previous ones leave (inserts grow it, deletes
+/// shrink it; an insert still in flight at an interval's start counts as live, so the
+/// estimate errs high).
+fn expected_churn(scenario: &Scenario) -> (usize, usize) {
+    let mut live = scenario.table.rows;
+    let (mut changes, mut inserts) = (0u64, 0u64);
+    for _ in 0..scenario.schedule.runs {
+        let (ins, upd, del) = scenario.churn.rows_per_interval(live);
+        changes = changes.saturating_add(ins + upd + del);
+        inserts = inserts.saturating_add(ins);
+        live = live.saturating_add(ins).saturating_sub(del);
+    }
+    // Reserved memory is claimed up front, so a scenario of more changes than this grows its
+    // lists as it goes instead of asking for tens of gigabytes it may never reach.
+    let spare = |n: u64| n.saturating_add(n / 20).min(MAX_RESERVED_CHANGES) as usize;
+    (spare(changes), spare(inserts))
 }
 
 /// Room for `plain` more rows in the stored columns and `prefixed` more in the columns that

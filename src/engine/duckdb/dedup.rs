@@ -16,6 +16,26 @@ use crate::row::MIRROR_ROW;
 /// the spilled tables was not broken down.)
 pub(super) const DEDUP_BYTES_PER_KEY: u64 = 768;
 
+/// One row per key of a batch in which no two rows share an lsn (a change log's: one row per
+/// change), its latest version: the rows whose lsn is their key's highest. A hash aggregate
+/// keeping one `max` per key finds them and a semi-join picks them out, where
+/// [`latest_per_key`] keeps an `arg_max` state per column and key: on a million changes, 193 ms against
+/// 302 ms. Both spill past DuckDB's memory limit (an aggregate and a hash join).
+pub(super) fn latest_per_key_of_log(relation: &str) -> String {
+    let columns: Vec<String> = MIRROR_ROW
+        .iter()
+        .map(|c| c.name())
+        .chain(["gone"])
+        .map(|c| format!("b.{c}"))
+        .collect();
+    format!(
+        "(SELECT {} FROM {relation} AS b SEMI JOIN \
+         (SELECT id, max(lsn) AS lsn FROM {relation} GROUP BY id) AS latest \
+         ON b.id = latest.id AND b.lsn = latest.lsn)",
+        columns.join(", ")
+    )
+}
+
 /// One row per key of `relation`, its latest version (the highest lsn): a hash aggregate,
 /// which DuckDB spills past its memory limit. (A `row_number()` window partitioned by key
 /// did the same but could not spill: a first `cdc` read of 30M rows failed with DuckDB given
@@ -55,6 +75,45 @@ pub(super) fn id_ranges(rows: u64, low: i64, high: i64, rows_per_pass: u64) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_deduplicated_by_its_lsns_keeps_what_the_aggregate_keeps() {
+        let engine = super::super::DuckDbEngine::open_in_memory().unwrap();
+        // 20,000 changes of 3,000 keys, in a shuffled order, each with its own lsn; a key's
+        // latest change is sometimes a delete.
+        engine
+            .conn
+            .execute_batch(
+                "CREATE TABLE batch AS SELECT (i * 7919) % 3000 AS id, i AS lsn, i * 10 AS updated_at, \
+                 (i % 4)::INTEGER AS writer, (i * 31) % 1000 AS value, i % 97 AS event_time, \
+                 i % 5 = 0 AS gone FROM range(20000) r(i) ORDER BY hash(i)",
+            )
+            .unwrap();
+        let rows = |sql: String| -> Vec<(i64, i64, i64, i32, i64, i64, bool)> {
+            let mut stmt = engine
+                .conn
+                .prepare(&format!("SELECT * FROM {sql} ORDER BY id"))
+                .unwrap();
+            stmt.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+        };
+        let by_lsn = rows(latest_per_key_of_log("batch"));
+        assert_eq!(by_lsn.len(), 3000, "one row per key");
+        assert!(by_lsn.iter().any(|r| r.6) && by_lsn.iter().any(|r| !r.6));
+        assert_eq!(by_lsn, rows(latest_per_key("batch")));
+    }
 
     #[test]
     fn a_batch_that_fits_is_one_range_over_all_its_ids() {

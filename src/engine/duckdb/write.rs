@@ -1,7 +1,7 @@
 //! The write modes on DuckDB: how a staged batch (or one chunk of it) lands in a mirror or a
 //! `daily_totals` target, as set-based statements.
 
-use super::dedup::{id_ranges, latest_per_key};
+use super::dedup::{id_ranges, latest_per_key, latest_per_key_of_log};
 use super::profiling::SourceScan;
 use super::sql::{day_of, inserted_only, schema, target_columns};
 use super::{DuckDbEngine, Pending};
@@ -141,10 +141,12 @@ impl DuckDbEngine {
         into_empty: bool,
     ) -> Result<(TargetChanges, SourceScan)> {
         // One version per key: the latest. Source reads already are; a log batch is not.
-        let latest = if spec.may_repeat_keys() {
-            latest_per_key(relation)
-        } else {
-            relation.to_string()
+        let latest = match spec {
+            // A log holds each change once, so a version is known by its lsn alone.
+            ReadSpec::LogAfter(_) => latest_per_key_of_log(relation),
+            // Files can hold one version twice (a file rewritten in place is listed again).
+            _ if spec.may_repeat_keys() => latest_per_key(relation),
+            _ => relation.to_string(),
         };
         if self.models.get(&target) == Some(&TargetModel::DailyTotals) {
             return self.write_totals(target, mode, relation, &latest, first_chunk);
