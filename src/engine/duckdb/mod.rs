@@ -531,18 +531,27 @@ impl Source for DuckDbEngine {
             return Ok(());
         }
 
-        let cols = column_list(&crate::row::SOURCE_ROW);
+        let cols = crate::row::SOURCE_ROW
+            .iter()
+            .map(|c| format!("c.{}", c.name()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let in_range = format!("lsn BETWEEN {first_lsn} AND {last_lsn}");
-        // Applying in commit order = keeping each key's last version in the range. The new
-        // versions are appended in commit order, as a heap appends the rows it is written:
-        // without the ORDER BY they land in whatever order the window's threads finish, and
-        // the zone maps a later read prunes by (so its rows scanned) change from run to run.
+        // Applying in commit order = keeping each key's last version in the range: the row
+        // holding its key's highest lsn (a change log holds each lsn once), found by a hash
+        // aggregate and a semi-join (a `row_number()` window sorted every key's versions:
+        // 776 ms against 494 ms for 1.5M changes). The new versions are appended in commit
+        // order, as a heap appends the rows it is written: without the ORDER BY they land in
+        // whatever order DuckDB's threads finish, and the zone maps a later read prunes by
+        // (so its rows scanned) change from run to run.
         let sql = format!(
             "BEGIN;
              DELETE FROM source WHERE id IN (SELECT id FROM change_log WHERE {in_range});
-             INSERT INTO source SELECT {cols} FROM change_log WHERE {in_range}
-                 QUALIFY row_number() OVER (PARTITION BY id ORDER BY lsn DESC) = 1 AND op <> {OP_DELETE}
-                 ORDER BY lsn;
+             INSERT INTO source SELECT {cols} FROM change_log AS c SEMI JOIN
+                 (SELECT id, max(lsn) AS lsn FROM change_log WHERE {in_range} GROUP BY id) AS latest
+                 ON c.id = latest.id AND c.lsn = latest.lsn
+                 WHERE c.{in_range} AND c.op <> {OP_DELETE}
+                 ORDER BY c.lsn;
              COMMIT;"
         );
         self.batch(&sql, || {
