@@ -525,6 +525,19 @@ pub(crate) fn open_counting_target_scans(
     ))
 }
 
+/// [`open_counting_target_scans`], also counting every print of a mirror target into `prints`.
+#[cfg(test)]
+pub(crate) fn open_counting_target_reads(
+    scans: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    prints: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(
+        duckdb::DuckDbEngine::open_in_memory()?
+            .counting_target_scans(scans)
+            .counting_target_prints(prints),
+    ))
+}
+
 /// Opens a fresh engine of `kind` holding an empty source: the one place that turns a kind
 /// into a concrete engine.
 /// The memory DuckDB may hold before its tables spill to disk (its `memory_limit`), given

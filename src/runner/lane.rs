@@ -50,6 +50,20 @@ pub(super) struct StrategyLane {
     pub faults: Option<(Faults, u64)>,
     /// Retry every run from the state persisted before it (`--check-idempotence`).
     pub check_idempotence: bool,
+    /// The runner's hint for the next run: leave the print to the read of the target's keys
+    /// and row hashes that will follow anyway ([`Lane::defer_print`]).
+    pub defer_print: bool,
+    /// The state a run without its print ended with, until [`Lane::printed`] completes it.
+    pub unprinted_state: Option<StrategyState>,
+}
+
+impl StrategyLane {
+    /// Notes what the target and state are after a run: whether the run changed either.
+    fn note_fingerprint(&mut self, target_digest: u64, state: StrategyState) {
+        let fingerprint = (target_digest, state);
+        self.changed_last_run = self.fingerprint.as_ref() != Some(&fingerprint);
+        self.fingerprint = Some(fingerprint);
+    }
 }
 
 /// How crashes are injected into a lane's runs.
@@ -74,10 +88,12 @@ pub(super) fn show(contents: &TargetContents, observe: Observe<'_>) -> Option<Ta
 }
 
 /// What a lane's run leaves for the verifier: a mirror target's print, whose rows the runner
-/// reads back ([`Lane::scan`]) only when the print is not the one the oracle expects; or a
-/// `daily_totals` target, whole (a row per day).
+/// reads back ([`Lane::scan`]) only when the print is not the one the oracle expects; a mirror
+/// target left unprinted (the runner reads its keys and row hashes, and the print is summed
+/// from them: [`Lane::printed`]); or a `daily_totals` target, whole (a row per day).
 pub(super) enum Shown {
     Mirror(MirrorPrint),
+    Unprinted,
     Totals(TargetTotals),
 }
 
@@ -90,11 +106,13 @@ impl Shown {
         }
     }
 
-    /// The target's fingerprint: the drain stops when it stops moving.
-    pub(super) fn fingerprint(&self) -> u64 {
+    /// The target's fingerprint: the drain stops when it stops moving. `None` for a target
+    /// left unprinted.
+    pub(super) fn fingerprint(&self) -> Option<u64> {
         match self {
-            Shown::Mirror(print) => print.value(),
-            Shown::Totals(totals) => totals_fingerprint(totals),
+            Shown::Mirror(print) => Some(print.value()),
+            Shown::Unprinted => None,
+            Shown::Totals(totals) => Some(totals_fingerprint(totals)),
         }
     }
 }
@@ -120,13 +138,23 @@ pub(super) trait Lane {
     ) -> Result<Option<TargetTotals>>;
 
     /// Shows a mirror target's rows to `oracle`, whose check the caller has begun, the
-    /// cheapest way the lane can: all the verifier needs when no key is watched.
+    /// cheapest way the lane can: all the verifier needs when no key is watched. Returns the
+    /// print of the rows shown when it comes with them (keys and row hashes sum into it).
     fn feed_oracle(
         &mut self,
         engine: &mut dyn Engine,
         oracle: &mut Oracle,
         history: &History,
-    ) -> Result<()>;
+    ) -> Result<Option<MirrorPrint>>;
+
+    /// The runner's hint before a run: the target was wrong at its last check, so its rows
+    /// will be fed to the oracle whatever its print. A lane may then leave its print out
+    /// (`Shown::Unprinted`) and take it from that read ([`Lane::printed`]): one pass over the
+    /// target instead of two.
+    fn defer_print(&mut self, _defer: bool) {}
+
+    /// Completes a run shown as `Shown::Unprinted` with the print of its target.
+    fn printed(&mut self, _print: MirrorPrint) {}
 
     /// Every row a mirror target holds for the keys `ids` (ascending).
     fn rows_of_keys(&mut self, engine: &mut dyn Engine, ids: &[i64]) -> Result<TargetRows>;
@@ -180,8 +208,27 @@ impl Lane for StrategyLane {
         engine: &mut dyn Engine,
         oracle: &mut Oracle,
         _history: &History,
-    ) -> Result<()> {
-        engine.scan_key_hashes(self.target, &mut |batch| oracle.feed_key_hashes(batch))
+    ) -> Result<Option<MirrorPrint>> {
+        let mut print = MirrorPrint::default();
+        engine.scan_key_hashes(self.target, &mut |batch| {
+            oracle.feed_key_hashes(batch);
+            batch.hash.iter().for_each(|&hash| print.add_row(hash));
+        })?;
+        Ok(Some(print))
+    }
+
+    fn defer_print(&mut self, defer: bool) {
+        self.defer_print = defer;
+    }
+
+    fn printed(&mut self, print: MirrorPrint) {
+        let state = self
+            .unprinted_state
+            .take()
+            .expect("printed follows a run shown unprinted");
+        let digest = print.value();
+        self.note_fingerprint(digest, state);
+        self.last_record().target_digest = format!("{digest:016x}");
     }
 
     fn last_record(&mut self) -> &mut RunRecord {
@@ -305,22 +352,37 @@ fn run_lane(
     let cpu = engine.cpu_time() - cpu_before;
     lane.cpu += cpu;
 
-    let shown = match engine.mirror_print(lane.target)? {
-        Some(print) => Shown::Mirror(print),
-        None => match engine.scan_target(lane.target, &mut |_| {})? {
-            Some(totals) => Shown::Totals(totals),
-            None => {
-                return Err(Error::Invariant(format!(
-                    "{}: the target has neither a mirror print nor daily totals",
-                    lane.label
-                )))
-            }
-        },
+    // The idempotence check compares the prints of a run and its retry, so it always prints.
+    let unprinted = lane.defer_print
+        && !lane.check_idempotence
+        && lane.spec.model() == crate::scenario::TargetModel::Mirror;
+    let shown = if unprinted {
+        Shown::Unprinted
+    } else {
+        match engine.mirror_print(lane.target)? {
+            Some(print) => Shown::Mirror(print),
+            None => match engine.scan_target(lane.target, &mut |_| {})? {
+                Some(totals) => Shown::Totals(totals),
+                None => {
+                    return Err(Error::Invariant(format!(
+                        "{}: the target has neither a mirror print nor daily totals",
+                        lane.label
+                    )))
+                }
+            },
+        }
     };
-    let target_digest = shown.fingerprint();
-    let fingerprint = (target_digest, next.clone());
-    lane.changed_last_run = lane.fingerprint.as_ref() != Some(&fingerprint);
-    lane.fingerprint = Some(fingerprint);
+    let target_digest = match shown.fingerprint() {
+        Some(digest) => {
+            lane.note_fingerprint(digest, next.clone());
+            format!("{digest:016x}")
+        }
+        // Written by `printed`, once the runner has summed the print.
+        None => {
+            lane.unprinted_state = Some(next.clone());
+            String::new()
+        }
+    };
 
     lane.records.push(RunRecord {
         run: ctx.run,
@@ -336,7 +398,7 @@ fn run_lane(
         rows_written: written.total(),
         written,
         divergence: Divergence::default(),
-        target_digest: format!("{target_digest:016x}"),
+        target_digest,
         wall_ms: ms(wall),
         cpu_ms: ms(cpu),
         attempts,
@@ -364,7 +426,9 @@ fn run_lane_twice(
 ) -> Result<Shown> {
     let state_before = lane.store.load(engine)?;
     // Only the retry's target is verified: it is what the lane continues with.
-    let first = run_lane(engine, lane, ctx, drain, faults)?.fingerprint();
+    let first = run_lane(engine, lane, ctx, drain, faults)?
+        .fingerprint()
+        .expect("the idempotence check always prints");
     let after_first = (first, lane.store.load(engine)?);
     let kept = (
         lane.records.len(),
@@ -388,7 +452,10 @@ fn run_lane_twice(
         seed: f.seed,
     });
     let shown = run_lane(engine, lane, ctx, drain, no_crashes)?;
-    let after_retry = (shown.fingerprint(), lane.store.load(engine)?);
+    let retried = shown
+        .fingerprint()
+        .expect("the idempotence check always prints");
+    let after_retry = (retried, lane.store.load(engine)?);
     let retry_record = lane.records.pop().expect("run_lane pushed a record");
     if let Some(record) = lane.records.last_mut() {
         // The target now is the retry's; the record says what it holds.

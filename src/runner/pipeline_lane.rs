@@ -10,7 +10,8 @@ use super::lane::{show, Lane, Observe, Shown};
 use super::tally::Tally;
 use super::target_track::TargetTrack;
 use crate::engine::{
-    read_outside_target, Engine, TargetChanges, TargetContents, TargetRows, TargetTotals,
+    read_outside_target, Engine, MirrorPrint, TargetChanges, TargetContents, TargetRows,
+    TargetTotals,
 };
 use crate::error::{Error, Result};
 use crate::explain::PIPELINE_KIND;
@@ -221,7 +222,9 @@ impl PipelineLane {
                 .and_then(|v| v.iter().copied().max()),
         });
         self.contents = TargetContents::Mirror(rows);
-        let digest = Shown::of(&self.contents).fingerprint();
+        let digest = Shown::of(&self.contents)
+            .fingerprint()
+            .expect("whole contents are printed");
         self.changed_last_run = self.fingerprint != Some(digest);
         self.fingerprint = Some(digest);
         let wall = started.elapsed();
@@ -278,11 +281,12 @@ impl Lane for PipelineLane {
         _engine: &mut dyn Engine,
         oracle: &mut Oracle,
         history: &History,
-    ) -> Result<()> {
+    ) -> Result<Option<MirrorPrint>> {
         if let TargetContents::Mirror(rows) = &self.contents {
             oracle.feed(history, rows);
         }
-        Ok(())
+        // Its print was taken with the contents (`Lane::run`); none comes with the feed.
+        Ok(None)
     }
 
     fn rows_of_keys(&mut self, _engine: &mut dyn Engine, ids: &[i64]) -> Result<TargetRows> {

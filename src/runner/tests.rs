@@ -4,7 +4,10 @@
 //! verifier reads a target back: only when its print is not the oracle's, or a key is watched.
 
 use super::*;
-use crate::engine::{open_broken_upsert, open_counting_target_scans, open_with_dedup_passes_of};
+use crate::engine::{
+    open_broken_upsert, open_counting_target_reads, open_counting_target_scans,
+    open_with_dedup_passes_of,
+};
 use crate::row::Column;
 use crate::scenario::Scenario;
 use crate::verify::DivergenceClass;
@@ -187,4 +190,53 @@ fn a_watched_key_has_every_target_read_back() {
     // One read back per run, scheduled and drain: the watched key's rows are the story.
     assert_eq!(scans.load(Ordering::Relaxed), cdc.per_run.len() as u64);
     assert!(cdc.per_run.iter().all(|r| r.watched.is_some()));
+}
+
+#[test]
+fn a_target_wrong_at_its_last_check_is_printed_by_the_read_of_its_keys() {
+    // watermark_id never sees an update: its target is wrong from the first run with one.
+    let scenario = loaded(
+        "wrong_target.toml",
+        "name = \"wrong_target\"\nseed = 5\n[table]\nrows = 500\n[schedule]\nruns = 5\n\
+         interval = \"1min\"\n[churn]\ninserts = 10\nupdates = 40\n\
+         [[strategy]]\nkind = \"watermark_id\"\n",
+    );
+    let (scans, prints) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let results = run_with(&scenario, &RunOptions::default(), |_| {
+        open_counting_target_reads(scans.clone(), prints.clone())
+    })
+    .unwrap();
+    let runs = &results.strategies[0].per_run;
+    let wrong: Vec<bool> = runs.iter().map(|r| !r.divergence.is_exact()).collect();
+    assert!(wrong.iter().filter(|&&w| w).count() >= 3, "{wrong:?}");
+    // A run after a right check is printed, and read back if the print is not the oracle's;
+    // a run after a wrong check is only read back; the final samples read a wrong target once.
+    let after_right = |r: usize| r == 0 || !wrong[r - 1];
+    let expected_prints = (0..runs.len()).filter(|&r| after_right(r)).count() as u64;
+    let expected_scans = (0..runs.len())
+        .filter(|&r| !after_right(r) || wrong[r])
+        .count() as u64
+        + u64::from(*wrong.last().unwrap());
+    assert_eq!(prints.load(Ordering::Relaxed), expected_prints);
+    assert_eq!(scans.load(Ordering::Relaxed), expected_scans);
+
+    // The print summed from the keys' read is the one DuckDB sums: watching a key makes every
+    // run print, and each run's target digest is the same.
+    let watched = RunOptions {
+        watch_key: Some(3),
+        ..RunOptions::default()
+    };
+    let printed = run_with(&scenario, &watched, |_| {
+        open_counting_target_scans(Arc::new(AtomicU64::new(0)))
+    })
+    .unwrap();
+    let digests = |r: &crate::results::RunResults| -> Vec<String> {
+        r.strategies[0]
+            .per_run
+            .iter()
+            .map(|run| run.target_digest.clone())
+            .collect()
+    };
+    assert_eq!(digests(&results), digests(&printed));
+    assert!(digests(&results).iter().all(|d| d.len() == 16));
 }

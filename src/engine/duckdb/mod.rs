@@ -86,6 +86,9 @@ pub struct DuckDbEngine {
     /// Tests only: counts the targets read back row by row (`scan_target`).
     #[cfg(test)]
     target_scans: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Tests only: counts the prints taken (`mirror_print`).
+    #[cfg(test)]
+    target_prints: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Where DuckDB writes blocks past its memory limit. Declared last: fields drop in order,
     /// so the connection is closed before the directory is removed.
     spill: spill::SpillDir,
@@ -124,6 +127,8 @@ impl DuckDbEngine {
             multi_pass_writes: Default::default(),
             #[cfg(test)]
             target_scans: Default::default(),
+            #[cfg(test)]
+            target_prints: Default::default(),
             spill,
         };
         engine.batch(&engine.spill.settings_sql(), || {
@@ -163,6 +168,16 @@ impl DuckDbEngine {
         scans: std::sync::Arc<std::sync::atomic::AtomicU64>,
     ) -> Self {
         self.target_scans = scans;
+        self
+    }
+
+    /// The same engine, counting every print it takes of a mirror target into `prints`.
+    #[cfg(test)]
+    pub(crate) fn counting_target_prints(
+        mut self,
+        prints: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) -> Self {
+        self.target_prints = prints;
         self
     }
 
@@ -906,6 +921,9 @@ impl Targets for DuckDbEngine {
         if let Some(TargetModel::DailyTotals) = self.models.get(&target) {
             return Ok(None);
         }
+        #[cfg(test)]
+        self.target_prints
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // DuckDB's hash() of the row is incrlab's `row_hash` (a test holds them together), so
         // the print is one parallel aggregate where the rows are: no row crosses over.
         let table = format!("{}.mirror", schema(target));
