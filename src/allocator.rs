@@ -7,8 +7,9 @@
 //! took 16.1M page faults and 69 s of kernel time in 276 s. With mimalloc keeping freed
 //! memory: 6.7K faults, 24 s of kernel time, 220 s. With mimalloc's own default (memory
 //! returned after 1 s): 2.6M faults, 61 s, 253 s. What it costs: freed memory stays resident
-//! until it is used again, so the study's peak rose from 5.5 GB to 7.8 GB; the peak of a
-//! single run is its largest working set either way.
+//! until it is used again, so the study's peak rose from 5.5 GB to 7.0–7.8 GB (two workers
+//! whose points' working sets differ); the peak of a single run is its largest working set
+//! either way.
 //!
 //! Invariant: this is a property of the process, so only the binary (`main`) calls it; the
 //! library never depends on which allocator serves it.
