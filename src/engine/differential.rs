@@ -262,6 +262,10 @@ impl Targets for Differential {
         target: TargetId,
         visit: &mut dyn FnMut(&KeyHashes),
     ) -> Result<()> {
+        // A lane whose target was wrong at its last check reads its keys instead of taking
+        // its print: the engines' prints are compared here too, so no run's target goes
+        // uncompared.
+        self.mirror_print(target)?;
         self.primary.scan_key_hashes(target, visit)
     }
 
