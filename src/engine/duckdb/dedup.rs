@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn a_log_deduplicated_by_its_lsns_keeps_what_the_aggregate_keeps() {
-        let engine = super::super::DuckDbEngine::open_in_memory().unwrap();
+        let mut engine = super::super::DuckDbEngine::open_in_memory().unwrap();
         // 20,000 changes of 3,000 keys, in a shuffled order, each with its own lsn; a key's
         // latest change is sometimes a delete.
         engine
@@ -89,30 +89,14 @@ mod tests {
                  i % 5 = 0 AS gone FROM range(20000) r(i) ORDER BY hash(i)",
             )
             .unwrap();
-        let rows = |sql: String| -> Vec<(i64, i64, i64, i32, i64, i64, bool)> {
-            let mut stmt = engine
-                .conn
-                .prepare(&format!("SELECT * FROM {sql} ORDER BY id"))
-                .unwrap();
-            stmt.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect()
-        };
-        let by_lsn = rows(latest_per_key_of_log("batch"));
+        let columns = "id, lsn, updated_at, writer, value, event_time, gone::BIGINT";
+        let by_lsn: Vec<[i64; 7]> = engine.sorted_rows(&latest_per_key_of_log("batch"), columns);
         assert_eq!(by_lsn.len(), 3000, "one row per key");
-        assert!(by_lsn.iter().any(|r| r.6) && by_lsn.iter().any(|r| !r.6));
-        assert_eq!(by_lsn, rows(latest_per_key("batch")));
+        assert!(by_lsn.iter().any(|r| r[6] == 1) && by_lsn.iter().any(|r| r[6] == 0));
+        assert_eq!(
+            by_lsn,
+            engine.sorted_rows(&latest_per_key("batch"), columns)
+        );
     }
 
     #[test]

@@ -333,6 +333,23 @@ impl DuckDbEngine {
         Ok(whole.unwrap_or_else(|| std::array::from_fn(|_| Vec::new())))
     }
 
+    /// Tests only: every row of `table` as the values of `columns` (integers), sorted, so
+    /// contents compare as sets of rows whatever order DuckDB returns them in.
+    #[cfg(test)]
+    pub(super) fn sorted_rows<const N: usize>(
+        &mut self,
+        table: &str,
+        columns: &str,
+    ) -> Vec<[i64; N]> {
+        let values: [Vec<i64>; N] = self.int_columns(table, columns).unwrap();
+        let len = values.first().map_or(0, Vec::len);
+        let mut rows: Vec<[i64; N]> = (0..len)
+            .map(|row| std::array::from_fn(|column| values[column][row]))
+            .collect();
+        rows.sort_unstable();
+        rows
+    }
+
     /// [`int_columns`](Self::int_columns) handed to `visit` in batches of up to `batch_rows`
     /// rows (an empty table visits nothing), so a large table is never held whole.
     fn scan_int_columns<const N: usize>(

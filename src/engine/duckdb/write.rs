@@ -45,38 +45,16 @@ impl DuckDbEngine {
             self.pending.get(&target),
             Some(Pending::Materialized { rows, .. }) if *rows <= self.dedup_rows_per_pass
         );
-        if !(mirror && spec.may_repeat_keys()) || fits_one_pass {
-            return self.write_pass(
-                target,
-                mode,
-                relation,
-                spec,
-                first_chunk,
-                upsert_sets,
-                into_empty,
-            );
-        }
         // Deduplicating a batch takes memory per key, so a batch of more keys than DuckDB's
         // limit holds is written in passes by id range (a key never spans two). A daily_totals
         // write is left whole: its upsert recomputes every day a pass touches, and passes
         // sharing a day would count its update twice.
-        let [rows, low, high] = self.query_ints::<3>(
-            &format!("SELECT count(*), min(id), max(id) FROM {relation}"),
-            || format!("sizing {relation} for deduplication"),
-        )?;
-        let (Some(rows), Some(low), Some(high)) = (rows, low, high) else {
-            return self.write_pass(
-                target,
-                mode,
-                relation,
-                spec,
-                first_chunk,
-                upsert_sets,
-                into_empty,
-            );
+        let ranges = if mirror && spec.may_repeat_keys() && !fits_one_pass {
+            self.pass_ranges(relation)?
+        } else {
+            Vec::new()
         };
-        let ranges = id_ranges(rows as u64, low, high, self.dedup_rows_per_pass);
-        if ranges.len() == 1 {
+        if ranges.len() < 2 {
             return self.write_pass(
                 target,
                 mode,
@@ -112,6 +90,21 @@ impl DuckDbEngine {
                 total.1 = total.1 + scan;
             }
             Ok(total)
+        })
+    }
+
+    /// The id ranges a batch is deduplicated and written in, sized from its rows and ids
+    /// (empty for an empty batch).
+    fn pass_ranges(&mut self, relation: &str) -> Result<Vec<(i64, i64)>> {
+        let [rows, low, high] = self.query_ints::<3>(
+            &format!("SELECT count(*), min(id), max(id) FROM {relation}"),
+            || format!("sizing {relation} for deduplication"),
+        )?;
+        Ok(match (rows, low, high) {
+            (Some(rows), Some(low), Some(high)) => {
+                id_ranges(rows as u64, low, high, self.dedup_rows_per_pass)
+            }
+            _ => Vec::new(),
         })
     }
 
@@ -356,7 +349,7 @@ impl DuckDbEngine {
 mod tests {
     use super::super::DuckDbEngine;
     use crate::engine::{ReadSpec, TargetChanges, TargetId, Targets};
-    use crate::row::MIRROR_ROW;
+    use crate::row::{column_list, MIRROR_ROW};
     use crate::scenario::{TargetModel, WriteMode};
 
     /// A log batch (keys may repeat; the highest lsn is a key's latest version): key 1 once,
@@ -371,8 +364,6 @@ mod tests {
         (1000, 17, 400, 3, 99, 5, false)
     ) v(id, lsn, updated_at, writer, value, event_time, gone)";
 
-    type Row = (i64, i64, i64, i32, i64, i64);
-
     fn upsert_log_batch(engine: &mut DuckDbEngine, target: TargetId) -> TargetChanges {
         let (changes, _) = engine
             .write_relation(
@@ -386,27 +377,10 @@ mod tests {
         changes
     }
 
-    fn rows_of(engine: &DuckDbEngine, target: TargetId) -> Vec<Row> {
-        let columns: Vec<&str> = MIRROR_ROW.iter().map(|c| c.name()).collect();
-        let sql = format!(
-            "SELECT {} FROM t{}.mirror ORDER BY ALL",
-            columns.join(", "),
-            target.0
-        );
-        let mut stmt = engine.conn.prepare(&sql).unwrap();
-        stmt.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect()
+    /// The target's rows, sorted.
+    fn rows_of(engine: &mut DuckDbEngine, target: TargetId) -> Vec<[i64; 6]> {
+        let table = format!("t{}.mirror", target.0);
+        engine.sorted_rows(&table, &column_list(&MIRROR_ROW))
     }
 
     #[test]
@@ -433,12 +407,12 @@ mod tests {
                 deleted: 0
             }
         );
-        let latest: Vec<Row> = vec![
-            (1, 11, 100, 1, 10, 5),
-            (2, 15, 200, 2, 21, 5),
-            (1000, 17, 400, 3, 99, 5),
+        let latest = vec![
+            [1, 11, 100, 1, 10, 5],
+            [2, 15, 200, 2, 21, 5],
+            [1000, 17, 400, 3, 99, 5],
         ];
-        assert_eq!(rows_of(&engine, empty), latest);
+        assert_eq!(rows_of(&mut engine, empty), latest);
 
         // Into a target holding key 1000, the same batch updates it: the MERGE.
         let merged = upsert_log_batch(&mut engine, held);
@@ -450,6 +424,6 @@ mod tests {
                 deleted: 0
             }
         );
-        assert_eq!(rows_of(&engine, held), latest);
+        assert_eq!(rows_of(&mut engine, held), latest);
     }
 }
