@@ -1,5 +1,11 @@
-//! What this machine offers a run: the memory available to it, and what this process has
-//! used at its peak. Read from Linux's `/proc` and the cgroup; `None` elsewhere.
+//! What this machine offers a run: its cores, the memory available to it, and what this
+//! process has used at its peak. Memory is read from Linux's `/proc` and the cgroup; `None`
+//! elsewhere.
+
+/// The cores this process may run on (1 when that cannot be told).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
 
 /// Memory this process may use: the smaller of the system's available memory and this
 /// cgroup's limit (`None` when neither can be read).

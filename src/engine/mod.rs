@@ -18,6 +18,8 @@ mod polars;
 pub mod postgres;
 mod print;
 pub use print::{hash_of_row, KeyHashes, MirrorPrint};
+mod threads;
+pub use threads::Threads;
 
 use std::ops::Range;
 use std::path::Path;
@@ -494,7 +496,7 @@ pub(crate) fn open_broken_upsert(
     storage: TargetStorage<'_>,
     dropped: crate::row::Column,
 ) -> Result<Box<dyn Engine>> {
-    let inner = open_duckdb(storage)?;
+    let inner = open_duckdb(storage, Threads::EveryCore)?;
     Ok(Box::new(duckdb::broken::DropsColumnOnUpsert {
         inner,
         dropped,
@@ -538,17 +540,26 @@ pub(crate) fn open_counting_target_reads(
     ))
 }
 
-/// Opens a fresh engine of `kind` holding an empty source: the one place that turns a kind
-/// into a concrete engine.
 /// The memory DuckDB may hold before its tables spill to disk (its `memory_limit`), given
 /// what this machine has available now: the share an engine opened now gets.
 pub fn duckdb_memory_limit_bytes() -> u64 {
     duckdb::memory_limit_bytes(crate::machine::available_bytes().map(|(bytes, _)| bytes))
 }
 
+/// Opens a fresh engine of `kind` holding an empty source, on every core: the one place that
+/// turns a kind into a concrete engine.
 pub fn open(kind: EngineKind, storage: TargetStorage<'_>) -> Result<Box<dyn Engine>> {
+    open_on(kind, storage, Threads::EveryCore)
+}
+
+/// [`open`], with the engine's statements limited to `threads`.
+pub fn open_on(
+    kind: EngineKind,
+    storage: TargetStorage<'_>,
+    threads: Threads,
+) -> Result<Box<dyn Engine>> {
     Ok(match kind {
-        EngineKind::Duckdb => Box::new(open_duckdb(storage)?),
+        EngineKind::Duckdb => Box::new(open_duckdb(storage, threads)?),
         EngineKind::Polars => Box::new(polars::PolarsEngine::open(storage)),
     })
 }
@@ -556,9 +567,13 @@ pub fn open(kind: EngineKind, storage: TargetStorage<'_>) -> Result<Box<dyn Engi
 /// Opens the engine a scenario's `[engine]` section describes: `kind` holds the targets, and
 /// the source lives in it or, with `source = "postgres"`, in a real PostgreSQL (a throwaway
 /// cluster, or the server `url` / `INCRLAB_POSTGRES_URL` names), stopped when the engine drops.
-pub fn open_for(spec: &EngineSpec, storage: TargetStorage<'_>) -> Result<Box<dyn Engine>> {
+pub fn open_for(
+    spec: &EngineSpec,
+    storage: TargetStorage<'_>,
+    threads: Threads,
+) -> Result<Box<dyn Engine>> {
     match spec.source {
-        SourceKind::Engine => open(spec.kind, storage),
+        SourceKind::Engine => open_on(spec.kind, storage, threads),
         SourceKind::Postgres => {
             let url = spec.url.clone().or_else(|| {
                 std::env::var("INCRLAB_POSTGRES_URL")
@@ -567,7 +582,7 @@ pub fn open_for(spec: &EngineSpec, storage: TargetStorage<'_>) -> Result<Box<dyn
             });
             Ok(Box::new(postgres::PostgresSourced::open(
                 url.as_deref(),
-                open_duckdb(storage)?,
+                open_duckdb(storage, threads)?,
             )?))
         }
     }
@@ -598,11 +613,15 @@ pub fn open_differential(
     }))
 }
 
-fn open_duckdb(storage: TargetStorage<'_>) -> Result<duckdb::DuckDbEngine> {
-    match storage {
+fn open_duckdb(storage: TargetStorage<'_>, threads: Threads) -> Result<duckdb::DuckDbEngine> {
+    let mut engine = match storage {
         TargetStorage::Memory => duckdb::DuckDbEngine::open_in_memory(),
         TargetStorage::Files(dir) => duckdb::DuckDbEngine::open_with_target_files(dir),
+    }?;
+    if let Threads::AtMost(n) = threads {
+        engine.limit_threads(n.get())?;
     }
+    Ok(engine)
 }
 
 #[cfg(test)]

@@ -70,6 +70,8 @@ pub struct RunOptions {
     pub pipeline_logs: Option<std::path::PathBuf>,
     /// What the scenario's memory estimate must fit in before anything is generated.
     pub memory: crate::footprint::MemoryBudget,
+    /// The threads the engine's statements may run on (a sweep's workers share the cores).
+    pub engine_threads: engine::Threads,
 }
 
 /// A callback given `(runs done, scheduled runs)` after every run; drain runs count past the
@@ -86,7 +88,9 @@ impl std::fmt::Debug for ProgressHook {
 /// Runs the scenario on the engine its `[engine]` section names.
 pub fn run(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResults> {
     let spec = loaded.scenario.engine.clone();
-    run_with(loaded, options, |storage| engine::open_for(&spec, storage))
+    run_with(loaded, options, |storage| {
+        engine::open_for(&spec, storage, options.engine_threads)
+    })
 }
 
 /// Runs the scenario on the engine `open` returns for the target storage the scenario needs
@@ -194,10 +198,7 @@ pub fn run_with(
         }
     }
     let mut pipeline_tallies: Vec<Tally> = pipelines.iter().map(|_| Tally::default()).collect();
-    let jobs = options
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let jobs = options.jobs.unwrap_or_else(crate::machine::cores).max(1);
 
     let load_started = Instant::now();
     let initial = history.committed_between(i64::MIN, 0);
@@ -540,7 +541,11 @@ fn ceil_to_multiple(t: i64, step: i64) -> i64 {
 pub fn time_initial_load(loaded: &LoadedScenario, seed: Option<u64>) -> Result<InitialLoadTime> {
     let seed = seed.unwrap_or(loaded.scenario.seed);
     let (history, generation) = generate_timed(&loaded.scenario, seed);
-    let mut engine = engine::open_for(&loaded.scenario.engine, TargetStorage::Memory)?;
+    let mut engine = engine::open_for(
+        &loaded.scenario.engine,
+        TargetStorage::Memory,
+        engine::Threads::EveryCore,
+    )?;
     let initial = history.committed_between(i64::MIN, 0);
     let rows = initial.len() as u64;
     let started = Instant::now();

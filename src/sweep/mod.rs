@@ -236,6 +236,9 @@ pub fn run_sweep(
         };
         crate::footprint::check(&at, memory, at_once)?;
     }
+    // Each point's engine gets its share of the cores: engines on every core each, side by
+    // side, spend the difference on contention (`Threads`).
+    let engine_threads = crate::engine::Threads::share(crate::machine::cores(), at_once as usize);
     // The largest points start first, so the sweep does not end on one of them alone.
     let order = schedule::largest_first(&points, loaded.scenario.schedule.runs);
     let results: Vec<(usize, RunResults)> = schedule::run_in_order(&order, jobs, |i| {
@@ -246,6 +249,7 @@ pub fn run_sweep(
         let run_options = RunOptions {
             check_idempotence,
             memory: crate::footprint::MemoryBudget::Unchecked,
+            engine_threads,
             ..RunOptions::default()
         };
         let result = runner::run(&at, &run_options);

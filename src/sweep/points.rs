@@ -109,7 +109,7 @@ pub fn shard_points(scenario: &Scenario, shard: Option<Shard>) -> Vec<(usize, Po
 
 /// Workers a sweep uses when not told: one per core.
 pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    crate::machine::cores()
 }
 
 /// The scenario's own churn as one fraction of the table per interval.

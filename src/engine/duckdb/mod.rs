@@ -104,6 +104,13 @@ impl DuckDbEngine {
         Ok(engine)
     }
 
+    /// Lets this database's statements run on at most `threads` threads.
+    pub fn limit_threads(&mut self, threads: usize) -> Result<()> {
+        self.batch(&format!("SET threads = {threads}"), || {
+            format!("limiting DuckDB to {threads} threads")
+        })
+    }
+
     /// A fresh in-memory database holding an empty source and change log.
     pub fn open_in_memory() -> Result<Self> {
         let conn =
@@ -976,6 +983,18 @@ impl Targets for DuckDbEngine {
 #[cfg(test)]
 mod tests {
     use super::DuckDbEngine;
+
+    #[test]
+    fn a_limited_engine_runs_its_statements_on_that_many_threads() {
+        let mut engine = DuckDbEngine::open_in_memory().unwrap();
+        for threads in [3, 1] {
+            engine.limit_threads(threads).unwrap();
+            let [set] = engine
+                .query_ints::<1>("SELECT current_setting('threads')::BIGINT", String::new)
+                .unwrap();
+            assert_eq!(set, Some(threads as i64));
+        }
+    }
 
     #[test]
     fn a_table_scanned_in_batches_shows_every_row_once() {
