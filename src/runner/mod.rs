@@ -37,7 +37,9 @@ use crate::sim::{generate_timed, History};
 use crate::state_store::StateStore;
 use crate::strategy::{from_spec, RunContext};
 use crate::timeline::{Timeline, MAX_LOST_PER_STRATEGY};
-use crate::verify::{check_totals, expected_totals, DivergenceClass, Oracle, Verdict, WatchedKey};
+use crate::verify::{
+    check_totals, expected_totals, DivergenceClass, Oracle, SavedCheck, Verdict, WatchedKey,
+};
 
 /// Drain runs after which a target that still changes is reported as not settled (raised to
 /// k + 2 for a strategy reconciling every k runs). A strategy that re-appends the same rows
@@ -212,6 +214,10 @@ pub fn run_with(
     let load_time = load_started.elapsed();
 
     let mut oracle = Oracle::new(&history);
+    // Per lane, its check in the latest drain run when that found the target wrong: the run
+    // loop ends on a drain run, so the final samples reinstate it instead of reading the
+    // target a last time.
+    let mut last_checks: Vec<Option<SavedCheck>> = lanes.iter().map(|_| None).collect();
     let mut timings = RunTimings::default();
     let mut advance_time = Duration::ZERO;
     let mut verify_time = Duration::ZERO;
@@ -278,7 +284,8 @@ pub fn run_with(
         advance_time += advance_started.elapsed();
 
         oracle.advance_to(&history, time_us);
-        for (lane, tally) in lanes.iter_mut().zip(&mut tallies) {
+        for ((lane, tally), last_check) in lanes.iter_mut().zip(&mut tallies).zip(&mut last_checks)
+        {
             // A target wrong at its last check is read back whatever its print says, so the
             // print can come from that read (when no key is watched: that read is different).
             lane.defer_print(options.watch_key.is_none() && !tally.last.is_exact());
@@ -328,8 +335,10 @@ pub fn run_with(
                     Checked::Mirror { watched: &watched }
                 }
             };
+            let mirror = matches!(checked, Checked::Mirror { .. });
             let record = lane.last_record();
             tally.verify(&mut oracle, &history, checked, record, options.watch_key);
+            *last_check = (drain && mirror && !tally.last.is_exact()).then(|| oracle.save_check());
             verify_time += verify_started.elapsed();
         }
         // The pipelines of this tick read the same released source and write their own
@@ -368,7 +377,8 @@ pub fn run_with(
         }
     }
 
-    // The final samples: one more read of each target, keeping the first wrong keys.
+    // The final samples: each wrong target as its last check saw it, keeping the first wrong
+    // keys.
     let mut strategies = Vec::with_capacity(lanes.len() + pipelines.len());
     let mut wrong_ids = Vec::with_capacity(lanes.len() + pipelines.len());
     // Every wrong key of the strategies pipelines name as their model.
@@ -386,7 +396,12 @@ pub fn run_with(
             let totals = match scenario.strategies[i].model() {
                 TargetModel::DailyTotals => lane.scan(engine.as_mut(), &mut |_| {})?,
                 TargetModel::Mirror => {
-                    lane.feed_oracle(engine.as_mut(), &mut oracle, &history)?;
+                    match &last_checks[i] {
+                        Some(saved) => oracle.restore_check(saved)?,
+                        None => {
+                            lane.feed_oracle(engine.as_mut(), &mut oracle, &history)?;
+                        }
+                    }
                     None
                 }
             };

@@ -11,6 +11,7 @@
 //! the `daily_totals` check all use it.
 
 mod classify;
+mod saved_check;
 #[cfg(test)]
 mod tests;
 mod totals;
@@ -20,6 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use classify::{DivergenceClass, KeyFinding};
+pub use saved_check::SavedCheck;
 pub use totals::{check_totals, expected_totals, DayTotal};
 
 use crate::engine::{hash_of_row, KeyHashes, MirrorPrint, TargetRows};

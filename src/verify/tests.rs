@@ -444,3 +444,66 @@ fn a_target_fed_as_keys_and_row_hashes_gets_the_verdict_of_its_rows() {
         assert_eq!(oracle.verdict(&h, &rows, 0), by_rows, "{rows:?}");
     }
 }
+
+/// Targets wrong in every way the oracle knows, for the checks set aside below.
+fn wrong_targets(h: &History) -> Vec<TargetRows> {
+    let mut foreign = row_of(h, 1);
+    foreign[0] = 9; // a key the history never had
+    vec![
+        target(&[row_of(h, 4)]),                                      // key 1 missing
+        target(&[row_of(h, 1), row_of(h, 2)]),                        // key 2 stale
+        target(&[row_of(h, 1), row_of(h, 4), row_of(h, 3)]),          // key 3 a ghost
+        target(&[row_of(h, 1), row_of(h, 4), row_of(h, 4)]),          // key 2 twice
+        target(&[row_of(h, 1), row_of(h, 4), row_of(h, 6)]),          // key 4 too early
+        target(&[row_of(h, 1), row_of(h, 4), foreign.clone()]),       // key 9 foreign
+        target(&[row_of(h, 2), row_of(h, 2), row_of(h, 5), foreign]), // all at once
+    ]
+}
+
+#[test]
+fn a_check_set_aside_and_reinstated_gives_the_verdict_it_gave() {
+    let h = world();
+    let right = target(&[row_of(&h, 1), row_of(&h, 4)]);
+    for rows in wrong_targets(&h) {
+        let mut oracle = Oracle::new(&h);
+        oracle.advance_to(&h, 10);
+        let first = oracle.check(&h, &rows, 10);
+        let (wrong, samples) = (oracle.wrong_keys(), oracle.sample_ids(10));
+        assert!(!first.divergence.is_exact(), "{rows:?}");
+        let saved = oracle.save_check();
+        // Another target's check in between, as the other lanes' are.
+        assert!(oracle.check(&h, &right, 10).divergence.is_exact());
+        oracle.restore_check(&saved).unwrap();
+        assert_eq!(oracle.verdict(&h, &rows, 10), first, "{rows:?}");
+        assert_eq!(oracle.wrong_keys(), wrong, "{rows:?}");
+        assert_eq!(oracle.sample_ids(10), samples, "{rows:?}");
+    }
+}
+
+#[test]
+fn a_check_settled_by_its_print_is_reinstated_as_settled() {
+    let h = world();
+    let mut oracle = Oracle::new(&h);
+    oracle.advance_to(&h, 10);
+    assert!(oracle.accept_matching_print(right_print(&h, &[1, 4])));
+    let saved = oracle.save_check();
+    oracle.check(&h, &wrong_targets(&h)[6], 0);
+    oracle.restore_check(&saved).unwrap();
+    assert_eq!(
+        oracle.verdict(&h, &TargetRows::default(), 10),
+        Verdict::default()
+    );
+    assert_eq!(oracle.finding_for(1).held, 1);
+    assert!(oracle.wrong_keys().is_empty());
+}
+
+#[test]
+fn a_check_is_reinstated_only_where_the_source_stood_when_it_was_saved() {
+    let h = world();
+    let mut oracle = Oracle::new(&h);
+    oracle.advance_to(&h, 10);
+    oracle.check(&h, &wrong_targets(&h)[0], 0);
+    let saved = oracle.save_check();
+    oracle.advance_to(&h, 20);
+    assert!(oracle.restore_check(&saved).is_err());
+}
