@@ -553,7 +553,7 @@ pub fn open(kind: EngineKind, storage: TargetStorage<'_>) -> Result<Box<dyn Engi
 }
 
 /// [`open`], with the engine's statements limited to `threads`.
-pub fn open_on(
+fn open_on(
     kind: EngineKind,
     storage: TargetStorage<'_>,
     threads: Threads,

@@ -52,11 +52,14 @@ impl Oracle {
                 saved.applied, self.applied
             )));
         }
-        self.begin_check();
         self.matched = saved.matched;
+        self.foreign = saved.foreign.clone();
         if saved.matched {
+            // A settled check reads no per-key finding (`finding`), as after a matching print.
             return Ok(());
         }
+        // Every slot is written (slot 0 is no key, and no check ever counts it), so nothing
+        // of the check in between survives.
         for slot in 1..self.held.len() {
             (self.held[slot], self.exact[slot]) = self.right_at(slot);
         }
@@ -64,7 +67,6 @@ impl Oracle {
             self.held[slot as usize] = held;
             self.exact[slot as usize] = exact;
         }
-        self.foreign = saved.foreign.clone();
         Ok(())
     }
 
